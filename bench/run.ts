@@ -1,0 +1,154 @@
+/**
+ * `npm run bench`: prints figures, asserts nothing. The targets they are read against are in the
+ * README. Uses the local adapters: the DynamoDB adapter on an in-memory dynalite and the local
+ * scheduler, with virtual time where the question is "how many calls", not "how fast".
+ */
+import { performance } from 'node:perf_hooks';
+import { DynamoDbAgentStore, createDocumentClient } from '../functions/adapters/dynamodb/agent-store.js';
+import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
+import { LocalExpiryScheduler } from '../functions/adapters/scheduler/local-scheduler.js';
+import type { ExpiryPayload } from '../functions/core/agent.js';
+import type { Clock } from '../functions/core/clock.js';
+import { systemClock } from '../functions/adapters/system-clock.js';
+import type { ExpiryScheduler, ScheduleRequest } from '../functions/core/ports.js';
+import { makeExpiryHandler } from '../functions/handlers/expiry.js';
+import { makeIngestHandler } from '../functions/handlers/ingest.js';
+import type { Log } from '../functions/handlers/log.js';
+import { makeBearerAuth } from '../functions/http/auth.js';
+import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
+import { heartbeatEvent, TOKEN } from '../test/support/api-events.js';
+import { VirtualTime } from '../test/support/virtual-time.js';
+
+const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+class CountingScheduler implements ExpiryScheduler {
+  writes = new Map<string, number>();
+  constructor(private readonly inner: ExpiryScheduler) {}
+  get total(): number {
+    return [...this.writes.values()].reduce((a, b) => a + b, 0);
+  }
+  async upsert(request: ScheduleRequest): Promise<void> {
+    this.writes.set(request.payload.agentId, (this.writes.get(request.payload.agentId) ?? 0) + 1);
+    await this.inner.upsert(request);
+  }
+  delete(name: string): Promise<void> {
+    return this.inner.delete(name);
+  }
+}
+
+async function pipeline(clock: Clock, timers?: VirtualTime) {
+  const dynalite = await startDynalite({});
+  const dynamo = createLocalDynamoClient(dynalite.endpoint);
+  await ensureAgentTable(dynamo, 'agents');
+  const store = new DynamoDbAgentStore(createDocumentClient(dynamo), { tableName: 'agents' });
+  const invocations = new Map<string, number>();
+  let expire: (payload: ExpiryPayload) => Promise<void> = async () => undefined;
+  const local = new LocalExpiryScheduler({
+    clock,
+    ...(timers ? { timers } : {}),
+    fire: (payload) => {
+      invocations.set(payload.agentId, (invocations.get(payload.agentId) ?? 0) + 1);
+      return expire(payload);
+    },
+    deadLetter: (payload) => console.error('dead-lettered', payload),
+  });
+  const scheduler = new CountingScheduler(local);
+  const core = { store, scheduler, clock };
+  expire = makeExpiryHandler({ core, log: quiet });
+  const ingest = makeIngestHandler({
+    core,
+    policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
+    authenticate: makeBearerAuth([TOKEN]),
+    log: quiet,
+  });
+  const close = async () => {
+    await local.stop();
+    dynamo.destroy();
+    await dynalite.close();
+  };
+  return { ingest, local, scheduler, invocations, store, close };
+}
+
+async function throughput() {
+  const p = await pipeline(systemClock);
+  const agents = 200;
+  const total = 4000;
+  const concurrency = 16;
+  const send = (i: number) =>
+    p.ingest(heartbeatEvent({ agentId: `bench-${i % agents}`, checks: [{ name: 'disk', status: 'pass' }] }));
+  for (let i = 0; i < agents; i++) await send(i); // first heartbeats create records; measure steady state
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const response = await send(next++);
+        if (response.statusCode !== 200) failures++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await p.close();
+  return { heartbeats: total, seconds: round(seconds), perSecond: Math.round(total / seconds), failures };
+}
+
+/** Virtual time: a fleet heartbeating at 30 s / TTL 90 s for an hour, then some agents die. */
+async function scheduleEconomy() {
+  const time = new VirtualTime();
+  const p = await pipeline(time, time);
+  const agents = Array.from({ length: 100 }, (_, i) => `sim-${i}`);
+  const dead = new Set(agents.slice(0, 20));
+  const settle = () => p.local.settle();
+  // Spread agents over the interval, as a real fleet is, with a little jitter per beat.
+  const offsetMs = (i: number) => Math.floor((i * 30_000) / agents.length);
+  const beatRound = async (round: number, ids: string[]) => {
+    for (const [i, agentId] of ids.entries()) {
+      const due = time.ms0 + round * 30_000 + offsetMs(i) + ((i * 7919 + round * 104729) % 500);
+      await time.advanceTo(Math.max(time.now(), due), settle);
+      await p.ingest(heartbeatEvent({ agentId }));
+    }
+  };
+  const rounds = 120; // one hour
+  for (let round = 0; round < rounds; round++) await beatRound(round, agents);
+  const steadyWrites = p.scheduler.total;
+  const steadyBeats = rounds * agents.length;
+  const healthyInvocations = [...p.invocations.values()].reduce((a, b) => a + b, 0);
+
+  const writesBefore = new Map(p.scheduler.writes);
+  const alive = agents.filter((id) => !dead.has(id));
+  for (let round = rounds; round < rounds + 10; round++) await beatRound(round, alive);
+  await time.advanceTo(time.now() + 200_000, settle);
+
+  const deadWrites = [...dead].map((id) => (p.scheduler.writes.get(id) ?? 0) - (writesBefore.get(id) ?? 0));
+  const deadInvocations = [...dead].map((id) => p.invocations.get(id) ?? 0);
+  let expired = 0;
+  for (const id of dead) if ((await p.store.get(id))?.record.state === 'expired') expired++;
+  const aliveInvocations = alive.reduce((sum, id) => sum + (p.invocations.get(id) ?? 0), 0);
+  await p.close();
+  return {
+    steadyState: {
+      agents: agents.length,
+      heartbeats: steadyBeats,
+      scheduleWritesPerHeartbeat: round(steadyWrites / steadyBeats),
+      expiryInvocationsForHealthyAgents: healthyInvocations + aliveInvocations,
+    },
+    deadAgents: {
+      agents: dead.size,
+      expired,
+      scheduleWritesPerDeadAgent: round(average(deadWrites)),
+      invocationsPerDeadAgent: round(average(deadInvocations)),
+      maxInvocationsForOneDeadAgent: Math.max(...deadInvocations),
+    },
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+const average = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+
+console.log('ingest throughput (in-process handler, DynamoDB adapter on dynalite, local scheduler):');
+console.log(JSON.stringify(await throughput(), null, 2));
+console.log(
+  'schedule economy (interval 30 s, TTL 90 s, one virtual hour; targets: <= 0.5 writes/heartbeat, 0 invocations for healthy agents, <= 2 invocations per dead agent):',
+);
+console.log(JSON.stringify(await scheduleEconomy(), null, 2));

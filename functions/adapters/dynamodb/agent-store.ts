@@ -1,0 +1,210 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+  RequestLimitExceeded,
+  ThrottlingException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
+import type { AgentRecord, StoredAgent } from '../../core/agent.js';
+import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
+import type { AgentStore } from '../../core/ports.js';
+import { isTransientAwsError } from '../retry.js';
+
+/**
+ * The Document client every DynamoDbAgentStore should be given. Create it once per process,
+ * next to the DynamoDBClient it wraps.
+ */
+export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: {
+      // An optional field holding undefined (a check without `output`) is stored as absent, as
+      // a JSON round trip would do; without this the marshaller throws on it.
+      removeUndefinedValues: true,
+      // Empty strings are valid attribute values: keep '' as '' rather than turning it into NULL.
+      convertEmptyValues: false,
+      // Records are plain data. A class instance (Date, Map) reaching the store is a bug: fail
+      // loudly rather than store its enumerable fields.
+      convertClassInstanceToMap: false,
+      // Every number in a record is an integer far below 2^53 (epoch ms, seconds, seq); refuse
+      // anything that would be stored rounded.
+      allowImpreciseNumbers: false,
+    },
+    // Plain JS numbers back; an integer beyond 2^53 would throw here rather than come back rounded.
+    unmarshallOptions: { wrapNumbers: false },
+  });
+}
+
+export interface DynamoDbAgentStoreOptions {
+  tableName: string;
+}
+
+/**
+ * One item per agent: the AgentRecord's fields plus a numeric `version` that every conditional
+ * write checks and bumps. At the port the version is the opaque string `String(version)`.
+ */
+export class DynamoDbAgentStore implements AgentStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  constructor(client: DynamoDBDocumentClient, options: DynamoDbAgentStoreOptions) {
+    this.#client = client;
+    this.#tableName = options.tableName;
+  }
+
+  async get(agentId: string): Promise<StoredAgent | undefined> {
+    let item: Record<string, unknown> | undefined;
+    try {
+      const output = await this.#client.send(
+        new GetCommand({
+          TableName: this.#tableName,
+          Key: { agentId },
+          // The CAS loop re-reads after a conflict and must see the write that beat it; an
+          // eventually consistent read could return the old version and conflict again.
+          ConsistentRead: true,
+        }),
+      );
+      item = output.Item;
+    } catch (error) {
+      throw translateError(error, 'GetItem', agentId);
+    }
+    return item === undefined ? undefined : toStoredAgent(item);
+  }
+
+  async create(record: AgentRecord): Promise<StoredAgent> {
+    const version = 1;
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...record, version },
+          ConditionExpression: 'attribute_not_exists(agentId)',
+        }),
+      );
+    } catch (error) {
+      throw translateError(error, 'PutItem', record.agentId);
+    }
+    return { record, version: String(version) };
+  }
+
+  async replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent> {
+    const expected = parseVersion(expectedVersion);
+    const version = expected + 1;
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...record, version },
+          // Also fails when the item does not exist (no version to compare), so a replace
+          // never recreates an agent that is gone.
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': expected },
+        }),
+      );
+    } catch (error) {
+      throw translateError(error, 'PutItem', record.agentId);
+    }
+    return { record, version: String(version) };
+  }
+
+  /**
+   * A full-table Scan, filtered: fine for the local runner, which calls it once at start to
+   * rebuild its scheduler. A GSI on `state` replaces it when the read API lists agents by state
+   * (a later issue); do not call this on a hot path.
+   */
+  async *listAlive(): AsyncGenerator<StoredAgent> {
+    const pages = paginateScan(
+      { client: this.#client },
+      {
+        TableName: this.#tableName,
+        FilterExpression: '#state = :alive',
+        // `state` is a DynamoDB reserved word.
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':alive': 'alive' },
+        // The runner must not miss an agent written just before it restarted.
+        ConsistentRead: true,
+      },
+    )[Symbol.asyncIterator]();
+    for (;;) {
+      // Only the page fetch is translated: errors from decoding an item are not the backend's.
+      let page: Awaited<ReturnType<typeof pages.next>>;
+      try {
+        page = await pages.next();
+      } catch (error) {
+        throw translateError(error, 'Scan', undefined);
+      }
+      if (page.done === true) return;
+      for (const item of page.value.Items ?? []) yield toStoredAgent(item);
+    }
+  }
+}
+
+/**
+ * Versions this adapter issues are `String(n)` for a positive integer n. Anything else cannot
+ * have come from this store (a Couchbase CAS, a typo), so it is a caller's bug, not a race:
+ * reporting it as a conflict would only send the CAS loop round again.
+ */
+function parseVersion(version: string): number {
+  const n = /^[1-9][0-9]*$/.test(version) ? Number(version) : Number.NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new TypeError(`not a version issued by the DynamoDB agent store: ${JSON.stringify(version)}`);
+  }
+  return n;
+}
+
+function toStoredAgent(item: Record<string, unknown>): StoredAgent {
+  const { version, ...fields } = item;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    throw new Error(`agent item ${String(fields['agentId'])} has no valid version attribute`);
+  }
+  if (fields['schemaVersion'] !== 1) {
+    // A newer writer (or a bad manual edit): reading it as v1 could silently drop fields.
+    throw new Error(
+      `agent item ${String(fields['agentId'])} has schemaVersion ${String(fields['schemaVersion'])}; only 1 is understood`,
+    );
+  }
+  // The table holds only what this adapter wrote from AgentRecords, so beyond the checks above
+  // the shape is trusted rather than parsed field by field on every read.
+  return { record: fields as unknown as AgentRecord, version: String(version) };
+}
+
+/**
+ * Maps SDK errors to domain errors, keeping the original as `cause`:
+ * - a failed condition is a lost race (VersionConflictError);
+ * - throttling, 5xx, timeouts and connection failures may pass, so they become
+ *   BackendUnavailableError (503 + Retry-After);
+ * - everything else (ValidationException such as an item over 400 KB, AccessDenied, a missing
+ *   table) is a bug or misconfiguration that no retry fixes. It stays a plain Error, i.e. a 500
+ *   that alarms, rather than a 503 that would tell every agent to retry forever and hide the bug.
+ */
+function translateError(error: unknown, operation: string, agentId: string | undefined): Error {
+  if (error instanceof ConditionalCheckFailedException && agentId !== undefined) {
+    return new VersionConflictError(agentId, { cause: error });
+  }
+  const subject = agentId === undefined ? '' : ` for agent ${agentId}`;
+  if (
+    error instanceof ProvisionedThroughputExceededException ||
+    error instanceof RequestLimitExceeded ||
+    error instanceof ThrottlingException ||
+    error instanceof InternalServerError ||
+    isTransientAwsError(error)
+  ) {
+    return new BackendUnavailableError(
+      'store',
+      `DynamoDB ${operation}${subject} failed: ${errorName(error)}`,
+      1,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new Error(`DynamoDB ${operation}${subject} failed: ${errorName(error)}`, { cause: error });
+}
+
+function errorName(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${error.name} (${code})` : error.name;
+}

@@ -1,0 +1,100 @@
+import type { AgentRecord, StoredAgent } from '../../core/agent.js';
+import { VersionConflictError } from '../../core/errors.js';
+import type { AgentStore } from '../../core/ports.js';
+
+export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listAlive';
+
+/**
+ * When an injected fault strikes: `before` the operation touches anything (the store was
+ * unreachable), or `after` a write was applied (it committed but the caller never heard,
+ * as with a timeout on a write that went through).
+ */
+export type FaultTiming = 'before' | 'after';
+
+interface Fault {
+  error: Error;
+  timing: FaultTiming;
+}
+
+interface Entry {
+  record: AgentRecord;
+  version: number;
+}
+
+/**
+ * AgentStore for unit tests: a Map with the same conflict semantics as the real adapters.
+ * Records are deep-copied in and out, so a test or the code under test cannot change stored
+ * state by mutating an object it holds, which a real store would not allow either.
+ */
+export class MemoryAgentStore implements AgentStore {
+  readonly #entries = new Map<string, Entry>();
+  readonly #faults = new Map<MemoryStoreOperation, Fault[]>();
+  // One counter for the whole store, so a version string is never issued twice, even for an
+  // agent that is later deleted and recreated.
+  #lastVersion = 0;
+
+  /** Makes the next call of `op` throw `error`; queued faults are used one per call, in order. */
+  failNext(op: MemoryStoreOperation, error: Error, timing: FaultTiming = 'before'): void {
+    const queue = this.#faults.get(op) ?? [];
+    queue.push({ error, timing });
+    this.#faults.set(op, queue);
+  }
+
+  async get(agentId: string): Promise<StoredAgent | undefined> {
+    const fault = this.#takeFault('get');
+    if (fault !== undefined) throw fault.error;
+    const entry = this.#entries.get(agentId);
+    return entry === undefined ? undefined : toStored(entry);
+  }
+
+  async create(record: AgentRecord): Promise<StoredAgent> {
+    const fault = this.#takeFault('create');
+    if (fault?.timing === 'before') throw fault.error;
+    if (this.#entries.has(record.agentId)) throw new VersionConflictError(record.agentId);
+    const entry = this.#store(record);
+    if (fault !== undefined) throw fault.error;
+    return toStored(entry);
+  }
+
+  async replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent> {
+    const fault = this.#takeFault('replace');
+    if (fault?.timing === 'before') throw fault.error;
+    assertIssuedFormat(expectedVersion);
+    const current = this.#entries.get(record.agentId);
+    if (current === undefined || String(current.version) !== expectedVersion) {
+      throw new VersionConflictError(record.agentId);
+    }
+    const entry = this.#store(record);
+    if (fault !== undefined) throw fault.error;
+    return toStored(entry);
+  }
+
+  async *listAlive(): AsyncGenerator<StoredAgent> {
+    const fault = this.#takeFault('listAlive');
+    if (fault !== undefined) throw fault.error;
+    // A snapshot, like one consistent Scan: writes during the iteration are not seen.
+    const alive = [...this.#entries.values()].filter((entry) => entry.record.state === 'alive').map(toStored);
+    yield* alive;
+  }
+
+  #store(record: AgentRecord): Entry {
+    const entry = { record: structuredClone(record), version: ++this.#lastVersion };
+    this.#entries.set(record.agentId, entry);
+    return entry;
+  }
+
+  #takeFault(op: MemoryStoreOperation): Fault | undefined {
+    return this.#faults.get(op)?.shift();
+  }
+}
+
+/** Same rule as the DynamoDB adapter: a token this store could never have issued is a caller's bug. */
+function assertIssuedFormat(version: string): void {
+  if (!/^[1-9][0-9]*$/.test(version)) {
+    throw new TypeError(`not a version issued by the memory agent store: ${JSON.stringify(version)}`);
+  }
+}
+
+function toStored(entry: Entry): StoredAgent {
+  return { record: structuredClone(entry.record), version: String(entry.version) };
+}

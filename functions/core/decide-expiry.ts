@@ -1,0 +1,47 @@
+import type { AgentRecord } from './agent.js';
+import { appendTransition } from './decide-heartbeat.js';
+import { ceilToSecond } from './time.js';
+
+export type ExpiryDecision =
+  | { kind: 'ignore'; reason: 'not-alive' }
+  /** Fired before the deadline (coalesced arming, or an old firing): arm for the real deadline. */
+  | { kind: 'rearm'; fireAt: number; next: AgentRecord | null }
+  | { kind: 'expire'; next: AgentRecord; expiredAt: number; detectedAt: number };
+
+/**
+ * Decides what one expiry invocation does (pure). The firing's own armedFor is deliberately not
+ * trusted to mean "superseded": under concurrent writers the scheduler may hold an earlier time
+ * than the record names, and ignoring an early firing could leave an alive agent with no
+ * schedule at all. Re-arming is an idempotent upsert of the one name, so it is always safe.
+ */
+export function decideExpiry(current: AgentRecord, now: number): ExpiryDecision {
+  // Already expired (a duplicate delivery, I5) or deregistered: nothing to do, nothing to log.
+  if (current.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
+
+  if (now < current.deadline) {
+    const fireAt = ceilToSecond(current.deadline);
+    return {
+      kind: 'rearm',
+      fireAt,
+      next: current.armedFor === fireAt ? null : { ...current, armedFor: fireAt },
+    };
+  }
+
+  return {
+    kind: 'expire',
+    expiredAt: current.deadline,
+    detectedAt: now,
+    next: {
+      ...current,
+      state: 'expired',
+      // The deadline that passed, not when it was noticed: on-call needs when the agent went silent.
+      expiredAt: current.deadline,
+      detectedAt: now,
+      // The schedule that fired deletes itself (ActionAfterCompletion DELETE). If a later one is
+      // still pending it fires once more and is ignored; deleting it here could race a recovering
+      // heartbeat's fresh schedule, which is worse than one wasted invocation.
+      armedFor: null,
+      transitions: appendTransition(current.transitions, { state: 'expired', at: current.deadline }),
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { type AgentRecord, type Transition, MAX_TRANSITIONS, deadlineOf } from './agent.js';
+import type { Heartbeat } from './heartbeat.js';
+import { ceilToSecond } from './time.js';
+
+export type HeartbeatOutcome = 'registered' | 'refreshed' | 'recovered' | 'stale';
+
+export interface HeartbeatDecision {
+  outcome: HeartbeatOutcome;
+  /** The record as it should be stored (the current one, unchanged, for a stale report). */
+  next: AgentRecord;
+  /** False when the report changes nothing (a duplicate or reordered heartbeat). */
+  write: boolean;
+  /** Fire time to write to the scheduler first, or null when the armed schedule is still good. */
+  arm: number | null;
+}
+
+/**
+ * Decides what one heartbeat does to an agent (pure).
+ *
+ * `scheduled` is the fire time the scheduler is known to hold: the record's `armedFor`, or null
+ * when there is none or it is unknown. After this request wrote a schedule and then lost a race,
+ * another writer may have written after us, so the caller passes null and the schedule is
+ * written again: the last writer to the scheduler then also holds the record's version.
+ */
+export function decideHeartbeat(
+  current: AgentRecord | undefined,
+  heartbeat: Heartbeat,
+  now: number,
+  scheduled: number | null,
+): HeartbeatDecision {
+  if (current !== undefined && isStale(current, heartbeat)) {
+    // Nothing to record, but if this request moved the schedule before learning that, put back
+    // the one the record names so the record never claims a schedule the scheduler lacks (I6).
+    const mustRestore = current.state === 'alive' && scheduled !== current.armedFor;
+    return {
+      outcome: 'stale',
+      next: current,
+      write: false,
+      arm: mustRestore ? (current.armedFor ?? ceilToSecond(current.deadline)) : null,
+    };
+  }
+
+  // Server receive time, never moved backwards by a slow request racing a fast one (I4).
+  const lastSeen = Math.max(current?.lastSeen ?? 0, now);
+  const deadline = deadlineOf({ lastSeen, ttlSeconds: heartbeat.ttlSeconds });
+  const arm = scheduleStillGood(scheduled, deadline, heartbeat) ? null : ceilToSecond(deadline);
+  const becameAlive = current === undefined || current.state !== 'alive';
+
+  return {
+    outcome: current === undefined ? 'registered' : current.state === 'alive' ? 'refreshed' : 'recovered',
+    write: true,
+    arm,
+    next: {
+      schemaVersion: 1,
+      agentId: heartbeat.agentId,
+      state: 'alive',
+      bootId: heartbeat.bootId,
+      seq: heartbeat.seq,
+      lastSeen,
+      ttlSeconds: heartbeat.ttlSeconds,
+      intervalSeconds: heartbeat.intervalSeconds,
+      deadline,
+      armedFor: arm ?? scheduled,
+      expiredAt: null,
+      detectedAt: null,
+      checks: heartbeat.checks,
+      labels: heartbeat.labels,
+      transitions: becameAlive
+        ? appendTransition(current?.transitions ?? [], { state: 'alive', at: lastSeen })
+        : (current?.transitions ?? []),
+    },
+  };
+}
+
+/**
+ * Coalesced arming (DESIGN.md §4): a schedule armed for A still serves deadline D when
+ * D - slack <= A <= D. It never fires late, and if it fires early the expiry handler re-arms.
+ * slack = ttl - 2 * interval keeps A at least two intervals after this heartbeat, so a healthy
+ * agent's next heartbeat always moves the schedule before it fires (zero expiry invocations),
+ * while every second heartbeat (at 30 s / 90 s) needs no scheduler call.
+ */
+function scheduleStillGood(scheduled: number | null, deadline: number, heartbeat: Heartbeat): boolean {
+  if (scheduled === null) return false;
+  const slackMs = Math.max(0, heartbeat.ttlSeconds - 2 * heartbeat.intervalSeconds) * 1000;
+  return scheduled <= ceilToSecond(deadline) && scheduled >= deadline - slackMs;
+}
+
+/** A report from the same boot with a sequence number we have already seen is a retry or arrived late. */
+function isStale(current: AgentRecord, heartbeat: Heartbeat): boolean {
+  return (
+    heartbeat.bootId === current.bootId &&
+    heartbeat.seq !== null &&
+    current.seq !== null &&
+    heartbeat.seq <= current.seq
+  );
+}
+
+export function appendTransition(transitions: readonly Transition[], transition: Transition): Transition[] {
+  return [...transitions, transition].slice(-MAX_TRANSITIONS);
+}

@@ -1,0 +1,28 @@
+/**
+ * Domain errors. Adapters translate vendor errors into these (keeping `cause`), and one mapper
+ * in functions/http turns them into responses with `instanceof`.
+ */
+
+/** A conditional write lost a race: someone else changed the record since it was read. */
+export class VersionConflictError extends Error {
+  override readonly name = 'VersionConflictError';
+  constructor(
+    readonly agentId: string,
+    options?: ErrorOptions,
+  ) {
+    super(`agent ${agentId} was changed concurrently`, options);
+  }
+}
+
+/** A backend (store or scheduler) could not be reached or kept failing; the caller may retry. */
+export class BackendUnavailableError extends Error {
+  override readonly name = 'BackendUnavailableError';
+  constructor(
+    readonly backend: 'store' | 'scheduler',
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

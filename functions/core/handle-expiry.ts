@@ -1,0 +1,50 @@
+import type { AgentRecord } from './agent.js';
+import { decideExpiry } from './decide-expiry.js';
+import { BackendUnavailableError, VersionConflictError } from './errors.js';
+import type { CoreDeps } from './record-heartbeat.js';
+import { MAX_ATTEMPTS } from './record-heartbeat.js';
+import { scheduleNameFor } from './schedule-name.js';
+import { toIso } from './time.js';
+
+export type ExpiryResult =
+  | { kind: 'ignored'; reason: 'unknown-agent' | 'not-alive' }
+  | { kind: 'rearmed'; fireAt: number }
+  | { kind: 'expired'; record: AgentRecord; expiredAt: number; detectedAt: number };
+
+/**
+ * Expiry use case, run when an agent's schedule fires: read -> decide -> (re-arm | expire) with a
+ * conditional write. A heartbeat that lands between our read and write makes the write conflict;
+ * we re-read and decide again, so a racing heartbeat never turns into a false expiry (I2).
+ */
+export async function handleExpiry(deps: CoreDeps, agentId: string): Promise<ExpiryResult> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const stored = await deps.store.get(agentId);
+    if (stored === undefined) return { kind: 'ignored', reason: 'unknown-agent' };
+    const decision = decideExpiry(stored.record, deps.clock.now());
+    if (decision.kind === 'ignore') return { kind: 'ignored', reason: decision.reason };
+
+    try {
+      if (decision.kind === 'rearm') {
+        // Schedule before record, as in ingest: the record never names a schedule that was not written.
+        await deps.scheduler.upsert({
+          name: scheduleNameFor(agentId),
+          fireAt: decision.fireAt,
+          payload: { agentId, armedFor: toIso(decision.fireAt) },
+        });
+        if (decision.next !== null) await deps.store.replace(decision.next, stored.version);
+        return { kind: 'rearmed', fireAt: decision.fireAt };
+      }
+      const saved = await deps.store.replace(decision.next, stored.version);
+      return {
+        kind: 'expired',
+        record: saved.record,
+        expiredAt: decision.expiredAt,
+        detectedAt: decision.detectedAt,
+      };
+    } catch (error) {
+      if (error instanceof VersionConflictError) continue;
+      throw error;
+    }
+  }
+  throw new BackendUnavailableError('store', `agent ${agentId} is being updated concurrently; retry`);
+}

@@ -1,0 +1,108 @@
+import type { AgentRecord, StoredAgent } from './agent.js';
+import type { Clock } from './clock.js';
+import { type HeartbeatOutcome, decideHeartbeat } from './decide-heartbeat.js';
+import { BackendUnavailableError, VersionConflictError } from './errors.js';
+import type { Heartbeat } from './heartbeat.js';
+import type { AgentStore, ExpiryScheduler } from './ports.js';
+import { scheduleNameFor } from './schedule-name.js';
+import { toIso } from './time.js';
+
+export interface CoreDeps {
+  store: AgentStore;
+  scheduler: ExpiryScheduler;
+  clock: Clock;
+}
+
+export interface HeartbeatResult {
+  outcome: HeartbeatOutcome;
+  record: AgentRecord;
+  /** Previous state, so the caller can log a recovery with what it recovered from. */
+  previous: AgentRecord | undefined;
+  scheduleWrites: number;
+}
+
+/** Re-reads after a lost race are cheap; more than this for one agent means something is wrong. */
+export const MAX_ATTEMPTS = 5;
+
+/**
+ * Ingest use case: read -> decide -> arm -> conditional write, retried on a lost race.
+ *
+ * The schedule is written before the record. If the schedule write fails nothing has been
+ * written, so the record never names a schedule the scheduler lacks (I6). If the record write
+ * then fails for any reason but a lost race, the previous schedule is put back, so a failed
+ * store write arms nothing. A lost race re-reads and decides again; if we had already written a
+ * schedule, the retry writes it again, since another writer may have overwritten it meanwhile.
+ */
+export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Promise<HeartbeatResult> {
+  const name = scheduleNameFor(heartbeat.agentId);
+  let wroteSchedule = false;
+  let scheduleWrites = 0;
+
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const stored = await deps.store.get(heartbeat.agentId);
+    const current = stored?.record;
+    // Read the clock per attempt: if an expiry won the race, this heartbeat really came after it.
+    const known = wroteSchedule ? null : (current?.armedFor ?? null);
+    const decision = decideHeartbeat(current, heartbeat, deps.clock.now(), known);
+
+    if (decision.arm !== null) {
+      await deps.scheduler.upsert({
+        name,
+        fireAt: decision.arm,
+        payload: { agentId: heartbeat.agentId, armedFor: toIso(decision.arm) },
+      });
+      wroteSchedule = true;
+      scheduleWrites++;
+    }
+    if (!decision.write) {
+      return { outcome: decision.outcome, record: decision.next, previous: current, scheduleWrites };
+    }
+
+    try {
+      const saved = await save(deps, stored, decision.next);
+      return { outcome: decision.outcome, record: saved.record, previous: current, scheduleWrites };
+    } catch (error) {
+      if (error instanceof VersionConflictError) continue;
+      if (wroteSchedule) await restoreSchedule(deps, name, current, error);
+      throw error;
+    }
+  }
+  throw new BackendUnavailableError(
+    'store',
+    `agent ${heartbeat.agentId} is being updated concurrently; retry`,
+  );
+}
+
+function save(deps: CoreDeps, stored: StoredAgent | undefined, next: AgentRecord): Promise<StoredAgent> {
+  return stored === undefined ? deps.store.create(next) : deps.store.replace(next, stored.version);
+}
+
+/** Puts the scheduler back to what the unchanged record names (or to nothing for a new agent). */
+async function restoreSchedule(
+  deps: CoreDeps,
+  name: string,
+  previous: AgentRecord | undefined,
+  storeError: unknown,
+): Promise<void> {
+  try {
+    if (previous?.state === 'alive' && previous.armedFor !== null) {
+      const armedFor = previous.armedFor;
+      await deps.scheduler.upsert({
+        name,
+        fireAt: armedFor,
+        payload: { agentId: previous.agentId, armedFor: toIso(armedFor) },
+      });
+    } else {
+      await deps.scheduler.delete(name);
+    }
+  } catch (restoreError) {
+    throw new BackendUnavailableError(
+      'store',
+      'the store write failed and the previous schedule could not be restored',
+      1,
+      {
+        cause: new AggregateError([storeError, restoreError]),
+      },
+    );
+  }
+}

@@ -1,0 +1,36 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { badRequest, methodNotAllowed, payloadTooLarge, unsupportedMediaType } from './problem.js';
+
+export function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  // API Gateway lower-cases header names in payload v2; look case-insensitively anyway for other callers.
+  const headers = event.headers ?? {};
+  const direct = headers[name];
+  if (typeof direct === 'string') return direct;
+  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
+  const value = key === undefined ? undefined : headers[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function requireMethod(event: APIGatewayProxyEventV2, allowed: string): void {
+  const method = event.requestContext?.http?.method ?? '';
+  if (method.toUpperCase() !== allowed) throw methodNotAllowed(method || 'this method', allowed);
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+
+/** Reads a JSON body defensively: every way it can be wrong is the client's 4xx, never our 5xx. */
+export function readJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
+  const contentType = header(event, 'content-type');
+  if (contentType === undefined || !JSON_TYPE.test(contentType.trim())) throw unsupportedMediaType();
+
+  const raw = typeof event.body === 'string' ? event.body : '';
+  const bytes = event.isBase64Encoded === true ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.byteLength > maxBytes) throw payloadTooLarge(maxBytes);
+  if (bytes.byteLength === 0) throw badRequest('the body is empty; send a JSON object');
+
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+  } catch {
+    throw badRequest('the body is not valid UTF-8 JSON');
+  }
+}

@@ -1,0 +1,35 @@
+import { readLocalConfig } from '../config.js';
+import { createLogger } from '../observability/logger.js';
+import { startLocalApp } from './app.js';
+
+// `npm start`: the whole pipeline on this machine. Configuration is read once; a bad value stops here.
+const config = readLocalConfig(process.env);
+const log = createLogger({ allToStdout: true });
+const app = await startLocalApp({ ...config, log });
+
+log.info('heartbeat service listening', {
+  url: app.url,
+  dataDir: config.dataDir,
+  token: config.tokenIsDefault ? config.token : '(from HEARTBEAT_TOKEN)',
+  tokenIsDevDefault: config.tokenIsDefault,
+  ttlSeconds: config.policy.defaultTtlSeconds,
+  intervalSeconds: config.policy.defaultIntervalSeconds,
+  minTtlSeconds: config.policy.minTtlSeconds,
+  schedules: app.scheduler.size,
+});
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (closing) return;
+    closing = true;
+    log.info('shutting down', { signal });
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,10 @@
+/**
+ * Installs what the integration tests' servers need, once per cache folder, so a fresh machine
+ * fails here with a clear message rather than in the middle of a test run. The test setup
+ * (test/support/global-setup.ts) calls the same functions and starts the servers.
+ */
+import { ensureMotoVenv, motoVenvDir } from '../test/support/moto.js';
+
+const started = Date.now();
+console.log(`moto: preparing venv in ${motoVenvDir()} ...`);
+console.log(`moto: ready (${await ensureMotoVenv()}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

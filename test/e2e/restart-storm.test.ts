@@ -1,0 +1,113 @@
+import { createHook } from 'node:async_hooks';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalApp, startLocalApp } from '../../functions/local/app.js';
+import type { Log } from '../../functions/handlers/log.js';
+import { sleep } from '../support/runner-process.js';
+
+const TOKEN = 'storm-token';
+const silent: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+// Unref'd timers are invisible to process.getActiveResourcesInfo(), so count Timeout resources
+// from their async_hooks init/destroy events as well.
+const liveTimeouts = new Set<number>();
+const hook = createHook({
+  init(id, type) {
+    if (type === 'Timeout') liveTimeouts.add(id);
+  },
+  destroy(id) {
+    liveTimeouts.delete(id);
+  },
+});
+
+function post(url: string, body: unknown): Promise<number> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    // agent: false closes each connection, so client sockets do not pile up in the measurement.
+    const req = request(
+      `${url}/v1/heartbeats`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function snapshot() {
+  await sleep(200); // let closed sockets and finished timers be destroyed
+  gc();
+  await sleep(50);
+  gc();
+  const resources = process.getActiveResourcesInfo();
+  return {
+    timeouts: liveTimeouts.size,
+    handles: resources.filter((type) => type !== 'Timeout').length,
+    activeTimers: resources.filter((type) => type === 'Timeout').length,
+    heapUsed: process.memoryUsage().heapUsed,
+  };
+}
+
+describe('the restart storm (the original bug)', () => {
+  let app: LocalApp;
+  let dir: string;
+
+  beforeAll(async () => {
+    hook.enable();
+    dir = await mkdtemp(join(tmpdir(), 'hb-storm-'));
+    app = await startLocalApp({
+      policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: dir,
+      token: TOKEN,
+      log: silent,
+    });
+  });
+
+  afterAll(async () => {
+    hook.disable();
+    await app.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('1,000 restarts of one agent leave one schedule and no growth in timers, handles or heap', async () => {
+    const restart = (i: number) =>
+      post(app.url, { agentId: 'flappy', bootId: `boot-${i}`, seq: 0, ttlSeconds: 60 });
+    // Warm up: first-use allocations (JIT, SDK clients, connection pools) are not a leak.
+    for (let i = 0; i < 100; i++) expect(await restart(i)).toBe(200);
+    const before = await snapshot();
+
+    for (let i = 100; i < 1_100; i++) expect(await restart(i)).toBe(200);
+    const after = await snapshot();
+
+    expect(app.scheduler.size).toBe(1);
+    const record = (await app.store.get('flappy'))?.record;
+    expect(record?.bootId).toBe('boot-1099');
+    expect(after.timeouts - before.timeouts).toBeLessThanOrEqual(2);
+    expect(after.activeTimers - before.activeTimers).toBeLessThanOrEqual(2);
+    expect(after.handles - before.handles).toBeLessThanOrEqual(2);
+    // 1,000 leaked timers or closures would be megabytes; noise is well under this.
+    expect(after.heapUsed - before.heapUsed).toBeLessThan(4 * 1024 * 1024);
+    console.log('restart storm', { before, after, schedules: app.scheduler.size });
+  });
+});

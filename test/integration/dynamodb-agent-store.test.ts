@@ -1,0 +1,227 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type DynamoDBClient,
+  ListTablesCommand,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { DynamoDbAgentStore, createDocumentClient } from '../../functions/adapters/dynamodb/agent-store.js';
+import { agentTableDefinition, ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
+import { BackendUnavailableError, VersionConflictError } from '../../functions/core/errors.js';
+import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
+import { makeAgentRecord } from '../support/records.js';
+import { describeAgentStoreContract } from '../support/store-contract.js';
+
+// One in-memory dynalite for this file; every test gets its own table so it starts empty.
+let dynalite: LocalDynamo;
+let client: DynamoDBClient;
+let tables = 0;
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+  client = createLocalDynamoClient(dynalite.endpoint);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await dynalite?.close();
+});
+
+async function freshStore(): Promise<{ store: DynamoDbAgentStore; tableName: string }> {
+  const tableName = `agents-dynamodb-store-${++tables}`;
+  await ensureAgentTable(client, tableName);
+  return { store: new DynamoDbAgentStore(createDocumentClient(client), { tableName }), tableName };
+}
+
+describeAgentStoreContract('DynamoDbAgentStore on dynalite', async () => ({
+  store: (await freshStore()).store,
+}));
+
+describe('DynamoDbAgentStore errors', () => {
+  it('reports an unreachable endpoint as BackendUnavailableError for every operation', async () => {
+    const deadClient = createLocalDynamoClient(`http://127.0.0.1:${await closedPort()}`, {
+      maxAttempts: 1,
+      requestTimeoutMs: 1_000,
+    });
+    onTestFinished(() => deadClient.destroy());
+    const store = new DynamoDbAgentStore(createDocumentClient(deadClient), {
+      tableName: 'agents-unreachable',
+    });
+    const record = makeAgentRecord();
+
+    const outcomes = await Promise.allSettled([
+      store.get(record.agentId),
+      store.create(record),
+      store.replace(record, '1'),
+      firstOf(store.listAlive()),
+    ]);
+
+    expect(outcomes.map((o) => o.status)).toStrictEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    for (const outcome of outcomes) {
+      const error = outcome.status === 'rejected' ? (outcome.reason as unknown) : undefined;
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect(error).toMatchObject({
+        backend: 'store',
+        cause: expect.objectContaining({ code: 'ECONNREFUSED' }),
+      });
+    }
+  });
+
+  it('reports throttling as BackendUnavailableError, keeping the cause', async () => {
+    const documentClient = createDocumentClient(client);
+    const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+    mockClient(documentClient).on(GetCommand).rejects(throttled);
+    const store = new DynamoDbAgentStore(documentClient, { tableName: 'agents-throttled' });
+
+    const error = await store.get('srv-0001').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect(error).toMatchObject({ backend: 'store', cause: throttled });
+  });
+
+  it('reports an item over the 400 KB limit as a plain error, not as an unavailable backend', async () => {
+    const { store } = await freshStore();
+    const huge = makeAgentRecord({
+      checks: [{ name: 'log-tail', status: 'fail', output: 'x'.repeat(410 * 1024) }],
+    });
+
+    const error = await store.create(huge).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(BackendUnavailableError);
+    expect(error).not.toBeInstanceOf(VersionConflictError);
+    expect(error).toMatchObject({ cause: expect.objectContaining({ name: 'ValidationException' }) });
+    await expect(store.get(huge.agentId)).resolves.toBeUndefined();
+  });
+
+  it('reports a missing table as a plain error: a misconfiguration no retry fixes', async () => {
+    const store = new DynamoDbAgentStore(createDocumentClient(client), { tableName: 'agents-never-created' });
+
+    const error = await store.get('srv-0001').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(BackendUnavailableError);
+    expect(error).toMatchObject({ cause: expect.objectContaining({ name: 'ResourceNotFoundException' }) });
+  });
+
+  it('rejects a version it could never have issued as a caller bug, not a conflict', async () => {
+    const { store } = await freshStore();
+    const created = await store.create(makeAgentRecord({ seq: 1 }));
+
+    for (const bogus of ['', '0', '01', '1.5', 'abc', '99999999999999999999']) {
+      await expect(store.replace(makeAgentRecord({ seq: 2 }), bogus)).rejects.toBeInstanceOf(TypeError);
+    }
+    await expect(store.get(created.record.agentId)).resolves.toStrictEqual(created);
+  });
+
+  it('refuses to read an item whose version attribute is missing', async () => {
+    const { store, tableName } = await freshStore();
+    await createDocumentClient(client).send(
+      new PutCommand({ TableName: tableName, Item: makeAgentRecord() }),
+    );
+
+    await expect(store.get('srv-0001')).rejects.toThrow(/no valid version/);
+  });
+
+  it('stores the version as a number and does not return it inside the record', async () => {
+    const { store, tableName } = await freshStore();
+    const created = await store.create(makeAgentRecord());
+    const replaced = await store.replace(makeAgentRecord({ seq: 43 }), created.version);
+
+    const raw = await createDocumentClient(client).send(
+      new GetCommand({ TableName: tableName, Key: { agentId: 'srv-0001' }, ConsistentRead: true }),
+    );
+
+    expect([created.version, replaced.version]).toStrictEqual(['1', '2']);
+    expect(raw.Item?.['version']).toBe(2);
+    expect(replaced.record).not.toHaveProperty('version');
+    expect((await store.get('srv-0001'))?.record).not.toHaveProperty('version');
+  });
+});
+
+describe('ensureAgentTable', () => {
+  it('is idempotent: a second call leaves the table and its items alone', async () => {
+    const { store, tableName } = await freshStore();
+    const created = await store.create(makeAgentRecord());
+
+    await ensureAgentTable(client, tableName);
+
+    await expect(store.get(created.record.agentId)).resolves.toStrictEqual(created);
+  });
+
+  it('creates the table from agentTableDefinition when it is missing', async () => {
+    const tableName = `agents-ensure-${++tables}`;
+
+    await ensureAgentTable(client, tableName);
+
+    const { TableNames } = await client.send(new ListTablesCommand({}));
+    expect(TableNames).toContain(tableName);
+    expect(agentTableDefinition(tableName).KeySchema).toStrictEqual([
+      { AttributeName: 'agentId', KeyType: 'HASH' },
+    ]);
+  });
+});
+
+describe('startDynalite with a data directory', () => {
+  it('keeps every agent across close and reopen of the same directory', async () => {
+    const dir = await tempDir();
+    const tableName = 'agents';
+    const record = makeAgentRecord({ agentId: 'srv-ünïcødé-日本-🚀' });
+    const created = await withStore(dir, tableName, (store) => store.create(record));
+
+    const reread = await withStore(dir, tableName, async (store) => ({
+      read: await store.get(record.agentId),
+      next: await store.replace({ ...record, seq: 43 }, created.version),
+    }));
+
+    expect(reread.read).toStrictEqual(created);
+    expect(reread.next.version).not.toBe(created.version);
+  });
+
+  it('refuses to open a directory another dynalite holds, instead of crashing later', async () => {
+    const dir = await tempDir();
+    const holder = await startDynalite({ path: dir });
+    onTestFinished(() => holder.close());
+
+    await expect(startDynalite({ path: dir })).rejects.toThrow(/another local runner/);
+  });
+});
+
+/** Starts dynalite on `dir`, runs `use` against a store there, then shuts everything down. */
+async function withStore<T>(dir: string, tableName: string, use: (store: DynamoDbAgentStore) => Promise<T>) {
+  const local = await startDynalite({ path: dir });
+  const localClient = createLocalDynamoClient(local.endpoint);
+  try {
+    await ensureAgentTable(localClient, tableName);
+    return await use(new DynamoDbAgentStore(createDocumentClient(localClient), { tableName }));
+  } finally {
+    localClient.destroy();
+    await local.close();
+  }
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dynalite-test-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A loopback port nothing listens on: bound once to get a free number, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function firstOf<T>(items: AsyncIterable<T>): Promise<T | undefined> {
+  for await (const item of items) return item;
+  return undefined;
+}

@@ -1,0 +1,75 @@
+import type { ExpiryScheduler, ScheduleRequest } from '../../functions/core/ports.js';
+import type { Clock } from '../../functions/core/clock.js';
+import type { Heartbeat } from '../../functions/core/heartbeat.js';
+import type { Log } from '../../functions/handlers/log.js';
+
+export class FakeClock implements Clock {
+  constructor(public ms = Date.UTC(2026, 10, 26, 12, 0, 0)) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+/** Holds schedules by name, like the real service, and records every call. */
+export class RecordingScheduler implements ExpiryScheduler {
+  readonly schedules = new Map<string, ScheduleRequest>();
+  upserts: ScheduleRequest[] = [];
+  deletes: string[] = [];
+  private failures: Error[] = [];
+
+  failNext(error: Error, times = 1): void {
+    for (let i = 0; i < times; i++) this.failures.push(error);
+  }
+
+  async upsert(request: ScheduleRequest): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    this.upserts.push(request);
+    this.schedules.set(request.name, request);
+  }
+
+  async delete(name: string): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    this.deletes.push(name);
+    this.schedules.delete(name);
+  }
+}
+
+export interface LogLine {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  attributes: Record<string, unknown>;
+}
+
+export class RecordingLog implements Log {
+  readonly lines: LogLine[] = [];
+  info(message: string, ...attributes: Record<string, unknown>[]): void {
+    this.lines.push({ level: 'info', message, attributes: Object.assign({}, ...attributes) });
+  }
+  warn(message: string, ...attributes: Record<string, unknown>[]): void {
+    this.lines.push({ level: 'warn', message, attributes: Object.assign({}, ...attributes) });
+  }
+  error(message: string, ...attributes: Record<string, unknown>[]): void {
+    this.lines.push({ level: 'error', message, attributes: Object.assign({}, ...attributes) });
+  }
+  withMessage(message: string): LogLine[] {
+    return this.lines.filter((line) => line.message === message);
+  }
+}
+
+export function makeHeartbeat(overrides: Partial<Heartbeat> = {}): Heartbeat {
+  return {
+    agentId: 'web-1',
+    bootId: 'boot-1',
+    seq: null,
+    ttlSeconds: 90,
+    intervalSeconds: 30,
+    checks: [],
+    labels: {},
+    ...overrides,
+  };
+}

@@ -1,0 +1,252 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentRecord, StoredAgent } from '../../functions/core/agent.js';
+import { VersionConflictError } from '../../functions/core/errors.js';
+import type { AgentStore } from '../../functions/core/ports.js';
+import { makeAgentRecord } from './records.js';
+
+export interface StoreUnderTest {
+  store: AgentStore;
+  cleanup?: () => Promise<void>;
+}
+
+/**
+ * The behaviour every AgentStore adapter must share (DESIGN.md §6), registered as vitest tests.
+ * `makeStore` is called before each test and must return an empty store (listAlive counts).
+ */
+export function describeAgentStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`AgentStore contract: ${name}`, () => {
+    let store: AgentStore;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+    });
+
+    afterEach(async () => {
+      await cleanup?.();
+    });
+
+    it('creates an absent agent and reads back the same record and version', async () => {
+      const record = makeAgentRecord();
+
+      const created = await store.create(record);
+      const read = await store.get(record.agentId);
+
+      expect(created.record).toStrictEqual(record);
+      expect(read).toStrictEqual({ record, version: created.version });
+    });
+
+    it('returns undefined for an agent it has never stored', async () => {
+      await store.create(makeAgentRecord({ agentId: 'srv-known' }));
+
+      await expect(store.get('srv-unknown')).resolves.toBeUndefined();
+    });
+
+    it('refuses to create an agent that already exists and keeps the first record', async () => {
+      const first = await store.create(makeAgentRecord({ seq: 1 }));
+
+      await expectConflict(store.create(makeAgentRecord({ seq: 2 })), first.record.agentId);
+
+      await expect(store.get(first.record.agentId)).resolves.toStrictEqual(first);
+    });
+
+    it('replaces the record when the expected version matches, issuing a new version', async () => {
+      const created = await store.create(makeAgentRecord());
+      const next = makeAgentRecord({ seq: 43, lastSeen: created.record.lastSeen + 30_000 });
+
+      const replaced = await store.replace(next, created.version);
+
+      expect(replaced.version).not.toBe(created.version);
+      expect(replaced.record).toStrictEqual(next);
+      await expect(store.get(next.agentId)).resolves.toStrictEqual({
+        record: next,
+        version: replaced.version,
+      });
+    });
+
+    it('accepts a chain of replaces, each presenting the version the previous one returned', async () => {
+      let current = await store.create(makeAgentRecord({ seq: 0 }));
+      const versions = [current.version];
+
+      for (let seq = 1; seq <= 5; seq++) {
+        current = await store.replace(makeAgentRecord({ seq }), current.version);
+        versions.push(current.version);
+      }
+
+      expect(new Set(versions).size).toBe(versions.length);
+      await expect(store.get(current.record.agentId)).resolves.toStrictEqual(current);
+    });
+
+    it('refuses a replace with a stale version and keeps the newer record', async () => {
+      const created = await store.create(makeAgentRecord({ seq: 1 }));
+      const newer = await store.replace(makeAgentRecord({ seq: 2 }), created.version);
+
+      await expectConflict(
+        store.replace(makeAgentRecord({ seq: 3 }), created.version),
+        created.record.agentId,
+      );
+
+      await expect(store.get(created.record.agentId)).resolves.toStrictEqual(newer);
+    });
+
+    it('refuses to replace an agent that does not exist, and does not create it', async () => {
+      // A version genuinely issued by this store, just for another agent.
+      const other = await store.create(makeAgentRecord({ agentId: 'srv-other' }));
+
+      await expectConflict(
+        store.replace(makeAgentRecord({ agentId: 'srv-missing' }), other.version),
+        'srv-missing',
+      );
+
+      await expect(store.get('srv-missing')).resolves.toBeUndefined();
+    });
+
+    it('round-trips a large record: 50 checks with 4 KiB of output each', async () => {
+      const checks = Array.from({ length: 50 }, (_, i) => ({
+        name: `check-${i}`,
+        status: i % 7 === 0 ? ('fail' as const) : ('pass' as const),
+        output: `${i}:`.padEnd(4096, 'The quick brown fox jumps over the lazy dog. '),
+      }));
+      const record = makeAgentRecord({ checks });
+
+      const created = await store.create(record);
+      const replaced = await store.replace({ ...record, seq: 43 }, created.version);
+
+      expect(checks.every((check) => check.output.length === 4096)).toBe(true);
+      await expect(store.get(record.agentId)).resolves.toStrictEqual(replaced);
+      expect(replaced.record.checks).toStrictEqual(checks);
+    });
+
+    it('keeps unicode agent ids exactly, without normalising them', async () => {
+      const ids = ['srv-ünïcødé-日本-🚀', 'rack 12/slot 3 (db)', 'caf\u00e9'];
+      for (const agentId of ids) await store.create(makeAgentRecord({ agentId }));
+
+      const read = await Promise.all(ids.map((agentId) => store.get(agentId)));
+      // The same text in decomposed form (NFD) is a different agent id.
+      const decomposed = await store.get('cafe\u0301');
+
+      expect(read.map((stored) => stored?.record.agentId)).toStrictEqual(ids);
+      expect(decomposed).toBeUndefined();
+    });
+
+    it('keeps nulls, zeros, empty strings, empty labels and empty arrays exactly as written', async () => {
+      const sparse = makeAgentRecord({
+        agentId: 'srv-sparse',
+        bootId: null,
+        seq: null,
+        armedFor: null,
+        checks: [],
+        labels: {},
+        transitions: [],
+      });
+      const expired = makeAgentRecord({
+        agentId: 'srv-expired',
+        state: 'expired',
+        seq: 0,
+        armedFor: null,
+        expiredAt: Date.UTC(2026, 0, 15, 9, 31, 30),
+        detectedAt: Date.UTC(2026, 0, 15, 9, 31, 41, 250),
+        // One check with no output at all, one with an empty output: they must stay different.
+        checks: [
+          { name: 'port-22', status: 'fail' },
+          { name: 'disk-root', status: 'pass', output: '' },
+        ],
+        labels: { 'team.name': 'sre', région: 'eu-west-🇫🇷', empty: '' },
+        transitions: [
+          { state: 'alive', at: 0 },
+          { state: 'expired', at: Date.UTC(2026, 0, 15, 9, 31, 30) },
+        ],
+      });
+
+      await store.create(sparse);
+      await store.create(expired);
+
+      expect((await store.get('srv-sparse'))?.record).toStrictEqual(sparse);
+      expect((await store.get('srv-expired'))?.record).toStrictEqual(expired);
+    });
+
+    it('hands out copies: mutating a record after writing or reading it changes nothing stored', async () => {
+      const record = makeAgentRecord();
+      const pristine = structuredClone(record);
+      await store.create(record);
+
+      record.labels['role'] = 'changed-after-create';
+      record.checks.push({ name: 'injected', status: 'fail' });
+      const read = await store.get(pristine.agentId);
+      read?.record.transitions.push({ state: 'expired', at: 1 });
+
+      expect((await store.get(pristine.agentId))?.record).toStrictEqual(pristine);
+    });
+
+    it('lists exactly the agents that are alive now, with their current versions', async () => {
+      const alive = await store.create(makeAgentRecord({ agentId: 'srv-a' }));
+      const stillAlive = await store.create(makeAgentRecord({ agentId: 'srv-b', seq: 1 }));
+      await store.replace(makeAgentRecord({ agentId: 'srv-b', seq: 2 }), stillAlive.version);
+      await store.create(makeAgentRecord({ agentId: 'srv-c', state: 'expired', armedFor: null }));
+      await store.create(makeAgentRecord({ agentId: 'srv-d', state: 'deregistered', armedFor: null }));
+      const goneQuiet = await store.create(makeAgentRecord({ agentId: 'srv-e' }));
+      await store.replace(
+        makeAgentRecord({ agentId: 'srv-e', state: 'expired', armedFor: null }),
+        goneQuiet.version,
+      );
+
+      const listed = await collect(store.listAlive());
+
+      expect(sortById(listed)).toStrictEqual([alive, await store.get('srv-b')]);
+    });
+
+    it('lists nothing when no agent is alive', async () => {
+      await store.create(makeAgentRecord({ agentId: 'srv-x', state: 'deregistered', armedFor: null }));
+
+      await expect(collect(store.listAlive())).resolves.toStrictEqual([]);
+    });
+
+    it('lets exactly one of several concurrent replaces from the same version win', async () => {
+      const created = await store.create(makeAgentRecord({ seq: 0 }));
+      const attempts = Array.from({ length: 8 }, (_, i) => makeAgentRecord({ seq: i + 1 }));
+
+      const results = await Promise.allSettled(
+        attempts.map((record) => store.replace(record, created.version)),
+      );
+
+      const winners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const losers = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      expect(winners).toHaveLength(1);
+      expect(losers).toHaveLength(attempts.length - 1);
+      for (const loser of losers) expect(loser).toBeInstanceOf(VersionConflictError);
+      await expect(store.get(created.record.agentId)).resolves.toStrictEqual(winners[0]);
+    });
+
+    it('lets exactly one of several concurrent creates of the same agent win', async () => {
+      const attempts = Array.from({ length: 8 }, (_, i) => makeAgentRecord({ seq: i }));
+
+      const results = await Promise.allSettled(attempts.map((record) => store.create(record)));
+
+      const winners = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const losers = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      expect(winners).toHaveLength(1);
+      for (const loser of losers) expect(loser).toBeInstanceOf(VersionConflictError);
+      await expect(store.get(attempts[0]?.agentId ?? '')).resolves.toStrictEqual(winners[0]);
+    });
+  });
+}
+
+async function expectConflict(write: Promise<unknown>, agentId: string): Promise<void> {
+  const error = await write.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(VersionConflictError);
+  expect(error).toMatchObject({ agentId });
+}
+
+async function collect(agents: AsyncIterable<StoredAgent>): Promise<StoredAgent[]> {
+  const all: StoredAgent[] = [];
+  for await (const agent of agents) all.push(agent);
+  return all;
+}
+
+function sortById(agents: StoredAgent[]): StoredAgent[] {
+  const id = (agent: StoredAgent): AgentRecord['agentId'] => agent.record.agentId;
+  return [...agents].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+}

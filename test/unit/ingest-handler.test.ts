@@ -1,0 +1,243 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
+import { BackendUnavailableError } from '../../functions/core/errors.js';
+import { scheduleNameFor } from '../../functions/core/schedule-name.js';
+import { makeIngestHandler } from '../../functions/handlers/ingest.js';
+import { makeReadHandler } from '../../functions/handlers/read.js';
+import { makeBearerAuth } from '../../functions/http/auth.js';
+import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
+import { FakeClock, RecordingLog, RecordingScheduler } from '../support/fakes.js';
+
+const policy = { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 60 };
+
+function setup() {
+  const clock = new FakeClock();
+  const store = new MemoryAgentStore();
+  const scheduler = new RecordingScheduler();
+  const log = new RecordingLog();
+  const authenticate = makeBearerAuth([TOKEN, 'previous-token']);
+  const ingest = makeIngestHandler({ core: { store, scheduler, clock }, policy, authenticate, log });
+  const read = makeReadHandler({ store, authenticate, log });
+  return { clock, store, scheduler, log, ingest, read };
+}
+
+type Setup = ReturnType<typeof setup>;
+const parse = (body: string) => JSON.parse(body) as Record<string, unknown>;
+
+describe('POST /v1/heartbeats', () => {
+  let s: Setup;
+  beforeEach(() => {
+    s = setup();
+  });
+
+  it('answers 200 with the agent state, deadline and when to report next', async () => {
+    const response = await s.ingest(
+      heartbeatEvent({ agentId: 'web-1', checks: [{ name: 'disk', status: 'pass' }] }),
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.headers?.['content-type']).toBe('application/json');
+    expect(parse(response.body)).toEqual({
+      agentId: 'web-1',
+      state: 'alive',
+      lastSeen: '2026-11-26T12:00:00.000Z',
+      deadline: '2026-11-26T12:01:30.000Z',
+      nextHeartbeatSeconds: 30,
+    });
+    expect([...s.scheduler.schedules.keys()]).toEqual([scheduleNameFor('web-1')]);
+  });
+
+  it('accepts the previous token during a rotation', async () => {
+    const response = await s.ingest(
+      heartbeatEvent(
+        { agentId: 'web-1' },
+        { authorization: 'Bearer previous-token', 'content-type': 'application/json' },
+      ),
+    );
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('GET /v1/agents/{id} returns the stored record; an unknown id is 404', async () => {
+    await s.ingest(heartbeatEvent({ agentId: 'web-1', labels: { rack: 'r1' } }));
+    const found = await s.read(apiEvent({ method: 'GET', path: '/v1/agents/web-1' }));
+    expect(found.statusCode).toBe(200);
+    expect(parse(found.body)).toMatchObject({
+      agentId: 'web-1',
+      state: 'alive',
+      labels: { rack: 'r1' },
+      ttlSeconds: 90,
+      expiredAt: null,
+    });
+    const missing = await s.read(apiEvent({ method: 'GET', path: '/v1/agents/nobody' }));
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers?.['content-type']).toBe('application/problem+json');
+  });
+
+  it('logs a recovery when an expired agent reports again', async () => {
+    await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+    const stored = await s.store.get('web-1');
+    if (!stored) throw new Error('not stored');
+    await s.store.replace(
+      { ...stored.record, state: 'expired', expiredAt: stored.record.deadline, armedFor: null },
+      stored.version,
+    );
+    s.clock.advance(300);
+    await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+    expect(s.log.withMessage('agent recovered')).toHaveLength(1);
+    expect((await s.store.get('web-1'))?.record.state).toBe('alive');
+  });
+
+  describe('bad input: a clear problem, nothing stored, nothing armed', () => {
+    const cases: {
+      name: string;
+      event: () => ReturnType<typeof apiEvent>;
+      status: number;
+      pointers?: string[];
+    }[] = [
+      { name: 'malformed JSON', event: () => apiEvent({ body: '{"agentId": ' }), status: 400 },
+      { name: 'empty body', event: () => apiEvent({}), status: 400 },
+      { name: 'a JSON array', event: () => apiEvent({ body: '[]' }), status: 400, pointers: [''] },
+      { name: 'missing agentId', event: () => heartbeatEvent({}), status: 400, pointers: ['/agentId'] },
+      {
+        name: 'wrong types, one entry per problem',
+        event: () => heartbeatEvent({ agentId: 7, seq: 'x', checks: [{ name: 'disk', status: 'maybe' }] }),
+        status: 400,
+        pointers: ['/agentId', '/seq', '/checks/0/status'],
+      },
+      {
+        name: 'bad agentId characters',
+        event: () => heartbeatEvent({ agentId: 'a/b c' }),
+        status: 400,
+        pointers: ['/agentId'],
+      },
+      {
+        name: 'agentId too long',
+        event: () => heartbeatEvent({ agentId: 'a'.repeat(129) }),
+        status: 400,
+        pointers: ['/agentId'],
+      },
+      {
+        name: 'too many checks',
+        event: () =>
+          heartbeatEvent({
+            agentId: 'a',
+            checks: Array.from({ length: 51 }, (_, i) => ({ name: `c${i}`, status: 'pass' })),
+          }),
+        status: 400,
+        pointers: ['/checks'],
+      },
+      {
+        name: 'ttl below the minimum',
+        event: () => heartbeatEvent({ agentId: 'a', ttlSeconds: 5 }),
+        status: 400,
+        pointers: ['/ttlSeconds'],
+      },
+      {
+        name: 'interval longer than ttl',
+        event: () => heartbeatEvent({ agentId: 'a', ttlSeconds: 60, intervalSeconds: 61 }),
+        status: 400,
+        pointers: ['/intervalSeconds'],
+      },
+      {
+        name: 'body over 64 KiB',
+        event: () => heartbeatEvent({ agentId: 'a', labels: { big: 'x'.repeat(70_000) } }),
+        status: 413,
+      },
+      {
+        name: 'non-JSON content type',
+        event: () =>
+          apiEvent({
+            body: 'agentId=a',
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' },
+          }),
+        status: 415,
+      },
+      {
+        name: 'missing token',
+        event: () => heartbeatEvent({ agentId: 'a' }, { 'content-type': 'application/json' }),
+        status: 401,
+      },
+      {
+        name: 'wrong token',
+        event: () =>
+          heartbeatEvent(
+            { agentId: 'a' },
+            { authorization: 'Bearer nope', 'content-type': 'application/json' },
+          ),
+        status: 401,
+      },
+      {
+        name: 'wrong method',
+        event: () => apiEvent({ method: 'PUT', body: '{"agentId":"a"}' }),
+        status: 405,
+      },
+    ];
+
+    for (const testCase of cases) {
+      it(`${testCase.name} -> ${testCase.status}`, async () => {
+        const response = await s.ingest(testCase.event());
+        expect(response.statusCode).toBe(testCase.status);
+        expect(response.headers?.['content-type']).toBe('application/problem+json');
+        const body = parse(response.body);
+        expect(body).toMatchObject({
+          status: testCase.status,
+          title: expect.any(String),
+          detail: expect.any(String),
+        });
+        if (testCase.pointers) {
+          const errors = body.errors as { pointer: string; detail: string }[];
+          expect(errors.map((e) => e.pointer).sort()).toEqual([...testCase.pointers].sort());
+        }
+        expect(s.scheduler.upserts).toHaveLength(0);
+        await expect(s.store.get('a')).resolves.toBeUndefined();
+      });
+    }
+
+    it('unknown route -> 404 problem', async () => {
+      const response = await s.read(apiEvent({ method: 'GET', path: '/v2/whatever' }));
+      expect(response.statusCode).toBe(404);
+      expect(response.headers?.['content-type']).toBe('application/problem+json');
+    });
+
+    it('wrong method on the read route -> 405 with Allow', async () => {
+      const response = await s.read(apiEvent({ method: 'DELETE', path: '/v1/agents/web-1' }));
+      expect(response.statusCode).toBe(405);
+      expect(response.headers?.allow).toBe('GET');
+    });
+  });
+
+  describe('backend failures (I6)', () => {
+    it('a failed schedule write answers 503 with Retry-After and stores nothing', async () => {
+      s.scheduler.failNext(new BackendUnavailableError('scheduler', 'throttled', 2));
+      const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+      expect(response.statusCode).toBe(503);
+      expect(response.headers?.['retry-after']).toBe('2');
+      expect(response.body).not.toContain('throttled');
+      await expect(s.store.get('web-1')).resolves.toBeUndefined();
+    });
+
+    it('a failed store write arms nothing: the previous schedule is put back', async () => {
+      await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+      const before = s.scheduler.schedules.get(scheduleNameFor('web-1'));
+      s.clock.advance(60);
+      s.store.failNext('replace', new BackendUnavailableError('store', 'down'));
+      const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+      expect(response.statusCode).toBe(503);
+      expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))).toEqual(before);
+    });
+
+    it('a failed first store write leaves no schedule behind', async () => {
+      s.store.failNext('create', new BackendUnavailableError('store', 'down'));
+      const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+      expect(response.statusCode).toBe(503);
+      expect(s.scheduler.schedules.size).toBe(0);
+    });
+
+    it('an unexpected error is a 500 without a stack trace', async () => {
+      s.store.failNext('get', new TypeError('boom at secret/path.ts:12'));
+      const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+      expect(response.statusCode).toBe(500);
+      expect(response.body).not.toContain('secret/path');
+      expect(s.log.withMessage('unhandled error')).toHaveLength(1);
+    });
+  });
+});
