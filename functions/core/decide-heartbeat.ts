@@ -75,13 +75,13 @@ export function decideHeartbeat(
 /**
  * Coalesced arming (DESIGN.md §4): a schedule armed for A still serves deadline D when
  * D - slack <= A <= D. It never fires late, and if it fires early the expiry handler re-arms.
- * slack = ttl - 2 * interval keeps A at least two intervals after this heartbeat, so a healthy
- * agent's next heartbeat always moves the schedule before it fires (zero expiry invocations),
- * while every second heartbeat (at 30 s / 90 s) needs no scheduler call.
+ * slack = ttl - 1.5 * interval keeps A at least 1.5 intervals after this heartbeat: a healthy
+ * agent's next heartbeat, even half an interval late, moves the schedule before it fires (zero
+ * expiry invocations), while at 30 s / 90 s only every second heartbeat writes the schedule.
  */
 function scheduleStillGood(scheduled: number | null, deadline: number, heartbeat: Heartbeat): boolean {
   if (scheduled === null) return false;
-  const slackMs = Math.max(0, heartbeat.ttlSeconds - 2 * heartbeat.intervalSeconds) * 1000;
+  const slackMs = Math.max(0, heartbeat.ttlSeconds - 1.5 * heartbeat.intervalSeconds) * 1000;
   return scheduled <= ceilToSecond(deadline) && scheduled >= deadline - slackMs;
 }
 

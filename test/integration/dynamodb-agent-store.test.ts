@@ -16,6 +16,7 @@ import { agentTableDefinition, ensureAgentTable } from '../../functions/adapters
 import { BackendUnavailableError, VersionConflictError } from '../../functions/core/errors.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { makeAgentRecord } from '../support/records.js';
+import { describeRaces } from '../support/races.js';
 import { describeAgentStoreContract } from '../support/store-contract.js';
 
 // One in-memory dynalite for this file; every test gets its own table so it starts empty.
@@ -42,6 +43,8 @@ async function freshStore(): Promise<{ store: DynamoDbAgentStore; tableName: str
 describeAgentStoreContract('DynamoDbAgentStore on dynalite', async () => ({
   store: (await freshStore()).store,
 }));
+
+describeRaces('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store, 40);
 
 describe('DynamoDbAgentStore errors', () => {
   it('reports an unreachable endpoint as BackendUnavailableError for every operation', async () => {

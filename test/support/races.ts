@@ -1,0 +1,112 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AgentStore } from '../../functions/core/ports.js';
+import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
+import { scheduleNameFor } from '../../functions/core/schedule-name.js';
+import { makeExpiryHandler } from '../../functions/handlers/expiry.js';
+import { FakeClock, RecordingLog, RecordingScheduler, makeHeartbeat } from './fakes.js';
+import { GatedStore } from './gated-store.js';
+
+/**
+ * The race scenarios of DESIGN.md §3 (I2, I4, I5 and the record/schedule agreement of I1/I6),
+ * run against any store: `makeStore` must return an empty store each time.
+ */
+export function describeRaces(storeName: string, makeStore: () => Promise<AgentStore>, propertyRuns: number) {
+  async function setup() {
+    const clock = new FakeClock();
+    const store = new GatedStore(await makeStore());
+    const scheduler = new RecordingScheduler();
+    const log = new RecordingLog();
+    const core = { store, scheduler, clock };
+    const expire = makeExpiryHandler({ core, log });
+    const payload = (agentId: string) => {
+      const armed = scheduler.schedules.get(scheduleNameFor(agentId));
+      if (!armed) throw new Error(`no schedule for ${agentId}`);
+      return armed.payload;
+    };
+    return { clock, store, scheduler, log, core, expire, payload };
+  }
+
+  describe(`races (${storeName})`, () => {
+    it('a heartbeat landing while the expiry invocation runs never causes a false expiry (I2)', async () => {
+      const s = await setup();
+      await recordHeartbeat(s.core, makeHeartbeat({ ttlSeconds: 60, intervalSeconds: 20 }));
+      const firing = s.payload('web-1');
+      s.clock.advance(61); // the deadline has passed: the expiry reads an agent that looks dead
+
+      const gate = s.store.pauseNextWrite();
+      const expiry = s.expire(firing);
+      await gate.reached; // expiry has read the record and decided to expire it...
+      const heartbeat = await recordHeartbeat(s.core, makeHeartbeat({ ttlSeconds: 60, intervalSeconds: 20 }));
+      gate.release(); // ...but the heartbeat committed first, so its conditional write must lose
+      await expiry;
+
+      const record = (await s.store.get('web-1'))?.record;
+      expect(record?.state).toBe('alive');
+      expect(record?.lastSeen).toBe(heartbeat.record.lastSeen);
+      expect(s.log.withMessage('agent expired')).toEqual([]);
+      expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))?.fireAt).toBe(record?.armedFor);
+    });
+
+    it('a second expiry invocation for the same deadline changes nothing and logs nothing (I5)', async () => {
+      const s = await setup();
+      await recordHeartbeat(s.core, makeHeartbeat({ ttlSeconds: 60, intervalSeconds: 20 }));
+      const firing = s.payload('web-1');
+      s.clock.advance(61);
+
+      await s.expire(firing);
+      const afterFirst = await s.store.get('web-1');
+      const writes = s.store.writes;
+      await s.expire(firing);
+      await Promise.all([s.expire(firing), s.expire(firing)]);
+
+      expect(await s.store.get('web-1')).toEqual(afterFirst);
+      expect(s.store.writes).toBe(writes);
+      expect(s.log.withMessage('agent expired')).toHaveLength(1);
+    });
+
+    it('concurrent expiry deliveries for one deadline expire the agent exactly once', async () => {
+      const s = await setup();
+      await recordHeartbeat(s.core, makeHeartbeat({ ttlSeconds: 60, intervalSeconds: 20 }));
+      const firing = s.payload('web-1');
+      s.clock.advance(61);
+      await Promise.all(Array.from({ length: 5 }, () => s.expire(firing)));
+      expect(s.log.withMessage('agent expired')).toHaveLength(1);
+    });
+
+    it('duplicate and reordered heartbeats, even concurrent, never move lastSeen or seq back (I4)', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ seq: fc.nat(20), advanceMs: fc.nat(3000) }), { minLength: 1, maxLength: 30 }),
+          fc.integer({ min: 1, max: 6 }),
+          async (reports, batch) => {
+            const s = await setup();
+            let maxSeq = -1;
+            let latestAccepted = 0;
+            for (let i = 0; i < reports.length; i += batch) {
+              const group = reports.slice(i, i + batch);
+              const results = await Promise.all(
+                group.map((report) => {
+                  s.clock.ms += report.advanceMs;
+                  return recordHeartbeat(s.core, makeHeartbeat({ seq: report.seq }));
+                }),
+              );
+              const record = (await s.store.get('web-1'))?.record;
+              if (!record) throw new Error('no record');
+              expect(record.lastSeen).toBeGreaterThanOrEqual(latestAccepted);
+              latestAccepted = record.lastSeen;
+              maxSeq = Math.max(maxSeq, ...group.map((report) => report.seq));
+              expect(record.seq).toBe(maxSeq);
+              for (const result of results)
+                expect(result.record.lastSeen).toBeLessThanOrEqual(record.lastSeen);
+              // The record always names the schedule the scheduler holds (I1, I6).
+              expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))?.fireAt).toBe(record.armedFor);
+              expect(s.scheduler.schedules.size).toBe(1);
+            }
+          },
+        ),
+        { numRuns: propertyRuns },
+      );
+    });
+  });
+}
