@@ -13,15 +13,17 @@ const policySchema = z.object({
   MIN_TTL_SECONDS: seconds(60),
 });
 
-const lambdaSchema = policySchema.extend({
-  TABLE_NAME: z.string().min(1),
+const storeSchema = z.object({ TABLE_NAME: z.string().min(1) });
+
+const schedulerSchema = z.object({
   SCHEDULE_GROUP: z.string().min(1),
   EXPIRY_FUNCTION_ARN: z.string().startsWith('arn:'),
   SCHEDULER_ROLE_ARN: z.string().startsWith('arn:'),
   EXPIRY_DLQ_ARN: z.string().startsWith('arn:'),
-  /** Comma-separated so a new token can be added before the old one is retired. */
-  HEARTBEAT_TOKENS: z.string().min(1),
 });
+
+/** Comma-separated so a new token can be added before the old one is retired. */
+const tokensSchema = z.object({ HEARTBEAT_TOKENS: z.string().min(1) });
 
 export const DEV_TOKEN = 'dev-heartbeat-token';
 
@@ -33,25 +35,38 @@ const localSchema = policySchema.extend({
   MIN_TTL_SECONDS: seconds(1),
 });
 
-export type LambdaConfig = ReturnType<typeof readLambdaConfig>;
 export type LocalConfig = ReturnType<typeof readLocalConfig>;
+export type SchedulerConfig = ReturnType<typeof readSchedulerConfig>;
 
-/** Read once at start-up; a missing or malformed setting stops the process with a clear message. */
-export function readLambdaConfig(env: Env) {
-  const c = parseOrThrow(lambdaSchema, env);
+// Each Lambda reads only the settings it uses, so each function's environment (and IAM policy)
+// holds only what it needs. All are read once at start-up and fail fast with a clear message.
+
+export function readStoreConfig(env: Env) {
+  return { tableName: parseOrThrow(storeSchema, env).TABLE_NAME };
+}
+
+export function readSchedulerConfig(env: Env) {
+  const c = parseOrThrow(schedulerSchema, env);
   return {
-    policy: toPolicy(c),
-    tableName: c.TABLE_NAME,
-    scheduler: {
-      groupName: c.SCHEDULE_GROUP,
-      targetArn: c.EXPIRY_FUNCTION_ARN,
-      roleArn: c.SCHEDULER_ROLE_ARN,
-      deadLetterArn: c.EXPIRY_DLQ_ARN,
-    },
-    tokens: c.HEARTBEAT_TOKENS.split(',')
-      .map((token) => token.trim())
-      .filter((token) => token.length > 0),
+    groupName: c.SCHEDULE_GROUP,
+    targetArn: c.EXPIRY_FUNCTION_ARN,
+    roleArn: c.SCHEDULER_ROLE_ARN,
+    deadLetterArn: c.EXPIRY_DLQ_ARN,
   };
+}
+
+export function readPolicy(env: Env): HeartbeatPolicy {
+  return toPolicy(parseOrThrow(policySchema, env));
+}
+
+export function readTokens(env: Env): string[] {
+  const tokens = parseOrThrow(tokensSchema, env)
+    .HEARTBEAT_TOKENS.split(',')
+    .map((token) => token.trim())
+    .filter((token) => token.length > 0);
+  if (tokens.length === 0)
+    throw new Error('invalid configuration:\n  HEARTBEAT_TOKENS: no token in the list');
+  return tokens;
 }
 
 export function readLocalConfig(env: Env) {

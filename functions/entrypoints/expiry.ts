@@ -1,6 +1,4 @@
 import { makeExpiryHandler } from '../handlers/expiry.js';
-import { composeAws, log } from './aws.js';
+import { composeCore, log } from './aws.js';
 
-const { core } = composeAws(process.env);
-
-export const handler = makeExpiryHandler({ core, log });
+export const handler = makeExpiryHandler({ core: composeCore(process.env), log });

@@ -1,12 +1,11 @@
+import { readPolicy, readTokens } from '../config.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeBearerAuth } from '../http/auth.js';
-import { composeAws, log } from './aws.js';
-
-const { config, core } = composeAws(process.env);
+import { composeCore, log } from './aws.js';
 
 export const handler = makeIngestHandler({
-  core,
-  policy: config.policy,
-  authenticate: makeBearerAuth(config.tokens),
+  core: composeCore(process.env),
+  policy: readPolicy(process.env),
+  authenticate: makeBearerAuth(readTokens(process.env)),
   log,
 });

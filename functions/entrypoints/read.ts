@@ -1,11 +1,10 @@
+import { readTokens } from '../config.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { makeBearerAuth } from '../http/auth.js';
-import { composeAws, log } from './aws.js';
-
-const { config, core } = composeAws(process.env);
+import { composeStore, log } from './aws.js';
 
 export const handler = makeReadHandler({
-  store: core.store,
-  authenticate: makeBearerAuth(config.tokens),
+  store: composeStore(process.env),
+  authenticate: makeBearerAuth(readTokens(process.env)),
   log,
 });

@@ -1,0 +1,71 @@
+import { CreateScheduleGroupCommand, GetScheduleCommand } from '@aws-sdk/client-scheduler';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
+import { scheduleNameFor } from '../../functions/core/schedule-name.js';
+import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
+import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
+import { motoSchedulerClient } from '../support/moto.js';
+
+// The Lambda entry points exactly as deployed (configuration from the environment, SDK clients
+// built at module load), pointed at dynalite and moto through the SDK's per-service endpoint
+// variables. Region and credentials are dummies: nothing can reach AWS.
+let dynalite: LocalDynamo;
+const group = 'heartbeat-entrypoints';
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+  const dynamo = createLocalDynamoClient(dynalite.endpoint);
+  await ensureAgentTable(dynamo, 'agents-entrypoints');
+  dynamo.destroy();
+  const moto = inject('motoEndpoint');
+  await motoSchedulerClient(moto).send(new CreateScheduleGroupCommand({ Name: group }));
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+    AWS_ENDPOINT_URL_SCHEDULER: moto,
+    TABLE_NAME: 'agents-entrypoints',
+    SCHEDULE_GROUP: group,
+    EXPIRY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:expiry',
+    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler-invoke-expiry',
+    EXPIRY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:expiry-dlq',
+    HEARTBEAT_TOKENS: `${TOKEN},previous`,
+    HEARTBEAT_TTL_SECONDS: '90',
+    HEARTBEAT_INTERVAL_SECONDS: '30',
+  });
+});
+
+afterAll(async () => {
+  await dynalite?.close();
+});
+
+describe('Lambda entry points', () => {
+  it('ingest stores the agent and arms its one named schedule; read returns it; expiry re-arms an early firing', async () => {
+    const ingest = (await import('../../functions/entrypoints/ingest.js')).handler;
+    const read = (await import('../../functions/entrypoints/read.js')).handler;
+    const expiry = (await import('../../functions/entrypoints/expiry.js')).handler;
+
+    const response = await ingest(heartbeatEvent({ agentId: 'lambda-1', ttlSeconds: 600 }));
+    expect(response.statusCode).toBe(200);
+    const deadline = String(JSON.parse(response.body).deadline);
+
+    const schedule = await motoSchedulerClient(inject('motoEndpoint')).send(
+      new GetScheduleCommand({ GroupName: group, Name: scheduleNameFor('lambda-1') }),
+    );
+    expect(schedule.ScheduleExpression).toBe(
+      `at(${new Date(Math.ceil(Date.parse(deadline) / 1000) * 1000).toISOString().slice(0, 19)})`,
+    );
+    expect(JSON.parse(schedule.Target?.Input ?? '{}')).toMatchObject({ agentId: 'lambda-1' });
+
+    const agent = await read(apiEvent({ method: 'GET', path: '/v1/agents/lambda-1' }));
+    expect(agent.statusCode).toBe(200);
+    expect(JSON.parse(agent.body)).toMatchObject({ agentId: 'lambda-1', state: 'alive', deadline });
+
+    // A firing before the deadline (as a coalesced schedule would) must re-arm, not expire.
+    await expiry(JSON.parse(schedule.Target?.Input ?? '{}'));
+    expect(
+      JSON.parse((await read(apiEvent({ method: 'GET', path: '/v1/agents/lambda-1' }))).body).state,
+    ).toBe('alive');
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEV_TOKEN,
+  readLocalConfig,
+  readPolicy,
+  readSchedulerConfig,
+  readTokens,
+} from '../../functions/config.js';
+
+describe('configuration', () => {
+  it('gives the local runner documented defaults', () => {
+    expect(readLocalConfig({})).toEqual({
+      policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: './.data',
+      token: DEV_TOKEN,
+      tokenIsDefault: true,
+    });
+  });
+
+  it('uses a 60 s minimum TTL in AWS, the scheduler precision', () => {
+    expect(readPolicy({}).minTtlSeconds).toBe(60);
+  });
+
+  it('fails fast, naming every bad setting', () => {
+    expect(() => readLocalConfig({ PORT: 'eighty', HEARTBEAT_TTL_SECONDS: '-1' })).toThrow(
+      /PORT[\s\S]*HEARTBEAT_TTL_SECONDS|HEARTBEAT_TTL_SECONDS[\s\S]*PORT/,
+    );
+    expect(() => readSchedulerConfig({ SCHEDULE_GROUP: 'g' })).toThrow(/EXPIRY_FUNCTION_ARN/);
+  });
+
+  it('refuses a default TTL below the minimum or shorter than the interval', () => {
+    expect(() => readPolicy({ HEARTBEAT_TTL_SECONDS: '30' })).toThrow(/MIN_TTL_SECONDS/);
+    expect(() => readPolicy({ HEARTBEAT_TTL_SECONDS: '90', HEARTBEAT_INTERVAL_SECONDS: '120' })).toThrow(
+      /INTERVAL/,
+    );
+  });
+
+  it('accepts several tokens for rotation and refuses an empty list', () => {
+    expect(readTokens({ HEARTBEAT_TOKENS: 'new, old ' })).toEqual(['new', 'old']);
+    expect(() => readTokens({ HEARTBEAT_TOKENS: ' , ' })).toThrow(/no token/);
+    expect(() => readTokens({})).toThrow(/HEARTBEAT_TOKENS/);
+  });
+});
