@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DynamoDbAgentStore, createDocumentClient } from '../functions/adapters/dynamodb/agent-store.js';
+import { MemoryAgentStore } from '../functions/adapters/memory/agent-store.js';
 import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
 import { LocalExpiryScheduler } from '../functions/adapters/scheduler/local-scheduler.js';
 import type { ExpiryPayload } from '../functions/core/agent.js';
@@ -36,11 +37,29 @@ class CountingScheduler implements ExpiryScheduler {
   }
 }
 
-async function pipeline(clock: Clock, timers?: VirtualTime) {
+async function dynaliteStore() {
   const dynalite = await startDynalite({});
   const dynamo = createLocalDynamoClient(dynalite.endpoint);
   await ensureAgentTable(dynamo, 'agents');
   const store = new DynamoDbAgentStore(createDocumentClient(dynamo), { tableName: 'agents' });
+  return {
+    store,
+    close: async () => {
+      dynamo.destroy();
+      await dynalite.close();
+    },
+  };
+}
+
+/** The in-memory test store: what the handler and core cost without a store behind them. */
+async function memoryStore() {
+  return { store: new MemoryAgentStore(), close: async () => undefined };
+}
+
+type StoreFactory = typeof dynaliteStore | typeof memoryStore;
+
+async function pipeline(clock: Clock, timers?: VirtualTime, makeStore: StoreFactory = dynaliteStore) {
+  const { store, close: closeStore } = await makeStore();
   const invocations = new Map<string, number>();
   let expire: (payload: ExpiryPayload) => Promise<void> = async () => undefined;
   const local = new LocalExpiryScheduler({
@@ -63,14 +82,13 @@ async function pipeline(clock: Clock, timers?: VirtualTime) {
   });
   const close = async () => {
     await local.stop();
-    dynamo.destroy();
-    await dynalite.close();
+    await closeStore();
   };
   return { ingest, local, scheduler, invocations, store, close };
 }
 
-async function throughput() {
-  const p = await pipeline(systemClock);
+async function throughput(makeStore: StoreFactory) {
+  const p = await pipeline(systemClock, undefined, makeStore);
   const agents = 200;
   const total = 4000;
   const concurrency = 16;
@@ -148,8 +166,17 @@ async function scheduleEconomy() {
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const average = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
-console.log('ingest throughput (in-process handler, DynamoDB adapter on dynalite, local scheduler):');
-console.log(JSON.stringify(await throughput(), null, 2));
+console.log('ingest throughput (in-process handler, local scheduler, 200 agents, 16 concurrent):');
+console.log(
+  JSON.stringify(
+    {
+      dynamodbAdapterOnDynalite: await throughput(dynaliteStore),
+      memoryStore: await throughput(memoryStore),
+    },
+    null,
+    2,
+  ),
+);
 console.log(
   'schedule economy (interval 30 s, TTL 90 s, one virtual hour; targets: <= 0.5 writes/heartbeat, 0 invocations for healthy agents, <= 2 invocations per dead agent):',
 );
