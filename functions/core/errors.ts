@@ -26,3 +26,11 @@ export class BackendUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/** A list cursor that this store did not issue (tampered with, truncated, or from another API). */
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+  constructor(options?: ErrorOptions) {
+    super('the cursor is not one this service issued; start again without it', options);
+  }
+}

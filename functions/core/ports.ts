@@ -1,4 +1,4 @@
-import type { AgentRecord, ExpiryPayload, StoredAgent } from './agent.js';
+import type { AgentRecord, AgentState, ExpiryPayload, StoredAgent } from './agent.js';
 
 /**
  * Persistence port. Versions are opaque strings (a counter in DynamoDB, a CAS in Couchbase).
@@ -10,8 +10,17 @@ export interface AgentStore {
   create(record: AgentRecord): Promise<StoredAgent>;
   /** Replace only if the stored version still equals `expectedVersion`. */
   replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent>;
-  /** Every agent in state `alive`, in no particular order (used to rebuild the local scheduler). */
-  listAlive(): AsyncIterable<StoredAgent>;
+  /**
+   * One page of the agents in `state`, in an order that is stable across pages. `cursor` is the
+   * opaque value the previous page returned (null for the first page, and after the last page);
+   * a cursor the store cannot have issued throws InvalidCursorError.
+   */
+  listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage>;
+}
+
+export interface AgentPage {
+  items: AgentRecord[];
+  cursor: string | null;
 }
 
 export interface ScheduleRequest {

@@ -8,6 +8,7 @@ import { LocalExpiryScheduler } from '../adapters/scheduler/local-scheduler.js';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { HeartbeatPolicy } from '../core/heartbeat.js';
+import { allAgentsInState } from '../core/list-agents.js';
 import { LIMITS } from '../core/limits.js';
 import { makeExpiryHandler } from '../handlers/expiry.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
@@ -69,7 +70,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   const invokeHttp = (event: APIGatewayProxyEventV2) =>
     event.routeKey === 'ANY /v1/heartbeats' ? ingest(event) : read(event);
 
-  const rebuilt = await scheduler.rebuild(store.listAlive());
+  const rebuilt = await scheduler.rebuild(allAgentsInState(store, 'alive'));
   options.log.info('local scheduler rebuilt from the store', { schedules: rebuilt });
 
   const server = createServer((request, response) => {

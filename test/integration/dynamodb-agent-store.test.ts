@@ -17,7 +17,7 @@ import { BackendUnavailableError, VersionConflictError } from '../../functions/c
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { makeAgentRecord } from '../support/records.js';
 import { describeRaces } from '../support/races.js';
-import { describeAgentStoreContract } from '../support/store-contract.js';
+import { describeAgentStoreContract, describeListByStateContract } from '../support/store-contract.js';
 
 // One in-memory dynalite for this file; every test gets its own table so it starts empty.
 let dynalite: LocalDynamo;
@@ -44,6 +44,10 @@ describeAgentStoreContract('DynamoDbAgentStore on dynalite', async () => ({
   store: (await freshStore()).store,
 }));
 
+describeListByStateContract('DynamoDbAgentStore on dynalite', async () => ({
+  store: (await freshStore()).store,
+}));
+
 describeRaces('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store, 40);
 
 describe('DynamoDbAgentStore errors', () => {
@@ -62,7 +66,7 @@ describe('DynamoDbAgentStore errors', () => {
       store.get(record.agentId),
       store.create(record),
       store.replace(record, '1'),
-      firstOf(store.listAlive()),
+      store.listByState('alive', { limit: 10, cursor: null }),
     ]);
 
     expect(outcomes.map((o) => o.status)).toStrictEqual(['rejected', 'rejected', 'rejected', 'rejected']);
@@ -222,9 +226,4 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function firstOf<T>(items: AsyncIterable<T>): Promise<T | undefined> {
-  for await (const item of items) return item;
-  return undefined;
 }

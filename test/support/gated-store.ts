@@ -1,5 +1,5 @@
-import type { AgentRecord, StoredAgent } from '../../functions/core/agent.js';
-import type { AgentStore } from '../../functions/core/ports.js';
+import type { AgentRecord, AgentState, StoredAgent } from '../../functions/core/agent.js';
+import type { AgentPage, AgentStore } from '../../functions/core/ports.js';
 
 /**
  * Wraps a store so a test can freeze one caller between its read and its write, and run another
@@ -39,8 +39,8 @@ export class GatedStore implements AgentStore {
     return this.inner.replace(record, expectedVersion);
   }
 
-  listAlive(): AsyncIterable<StoredAgent> {
-    return this.inner.listAlive();
+  listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+    return this.inner.listByState(state, page);
   }
 
   private async waitAtGate(): Promise<void> {

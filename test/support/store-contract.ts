@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AgentRecord, StoredAgent } from '../../functions/core/agent.js';
-import { VersionConflictError } from '../../functions/core/errors.js';
-import type { AgentStore } from '../../functions/core/ports.js';
+import type { AgentRecord, AgentState } from '../../functions/core/agent.js';
+import { InvalidCursorError, VersionConflictError } from '../../functions/core/errors.js';
+import type { AgentPage, AgentStore } from '../../functions/core/ports.js';
 import { makeAgentRecord } from './records.js';
 
 export interface StoreUnderTest {
@@ -11,7 +11,7 @@ export interface StoreUnderTest {
 
 /**
  * The behaviour every AgentStore adapter must share (DESIGN.md §6), registered as vitest tests.
- * `makeStore` is called before each test and must return an empty store (listAlive counts).
+ * `makeStore` is called before each test and must return an empty store.
  */
 export function describeAgentStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`AgentStore contract: ${name}`, () => {
@@ -178,29 +178,6 @@ export function describeAgentStoreContract(name: string, makeStore: () => Promis
       expect((await store.get(pristine.agentId))?.record).toStrictEqual(pristine);
     });
 
-    it('lists exactly the agents that are alive now, with their current versions', async () => {
-      const alive = await store.create(makeAgentRecord({ agentId: 'srv-a' }));
-      const stillAlive = await store.create(makeAgentRecord({ agentId: 'srv-b', seq: 1 }));
-      await store.replace(makeAgentRecord({ agentId: 'srv-b', seq: 2 }), stillAlive.version);
-      await store.create(makeAgentRecord({ agentId: 'srv-c', state: 'expired', armedFor: null }));
-      await store.create(makeAgentRecord({ agentId: 'srv-d', state: 'deregistered', armedFor: null }));
-      const goneQuiet = await store.create(makeAgentRecord({ agentId: 'srv-e' }));
-      await store.replace(
-        makeAgentRecord({ agentId: 'srv-e', state: 'expired', armedFor: null }),
-        goneQuiet.version,
-      );
-
-      const listed = await collect(store.listAlive());
-
-      expect(sortById(listed)).toStrictEqual([alive, await store.get('srv-b')]);
-    });
-
-    it('lists nothing when no agent is alive', async () => {
-      await store.create(makeAgentRecord({ agentId: 'srv-x', state: 'deregistered', armedFor: null }));
-
-      await expect(collect(store.listAlive())).resolves.toStrictEqual([]);
-    });
-
     it('lets exactly one of several concurrent replaces from the same version win', async () => {
       const created = await store.create(makeAgentRecord({ seq: 0 }));
       const attempts = Array.from({ length: 8 }, (_, i) => makeAgentRecord({ seq: i + 1 }));
@@ -240,13 +217,83 @@ async function expectConflict(write: Promise<unknown>, agentId: string): Promise
   expect(error).toMatchObject({ agentId });
 }
 
-async function collect(agents: AsyncIterable<StoredAgent>): Promise<StoredAgent[]> {
-  const all: StoredAgent[] = [];
-  for await (const agent of agents) all.push(agent);
-  return all;
+/**
+ * Listing by state (DESIGN.md §6), kept apart from the contract above because a store may need a
+ * server feature for it that its emulator lacks (Couchbase's SQL++ on CouchbaseMock).
+ */
+export function describeListByStateContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`AgentStore listing by state: ${name}`, () => {
+    let store: AgentStore;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+    });
+
+    afterEach(async () => {
+      await cleanup?.();
+    });
+
+    it('lists exactly the agents in the state asked for, as they are now', async () => {
+      await store.create(makeAgentRecord({ agentId: 'srv-a' }));
+      const b = await store.create(makeAgentRecord({ agentId: 'srv-b', seq: 1 }));
+      await store.replace(makeAgentRecord({ agentId: 'srv-b', seq: 2 }), b.version);
+      await store.create(makeAgentRecord({ agentId: 'srv-c', state: 'expired', armedFor: null }));
+      await store.create(makeAgentRecord({ agentId: 'srv-d', state: 'deregistered', armedFor: null }));
+      const e = await store.create(makeAgentRecord({ agentId: 'srv-e' }));
+      await store.replace(makeAgentRecord({ agentId: 'srv-e', state: 'expired', armedFor: null }), e.version);
+
+      const alive = await listAll(store, 'alive', 10);
+      const expired = await listAll(store, 'expired', 10);
+
+      expect(alive.map((r) => r.agentId).sort()).toStrictEqual(['srv-a', 'srv-b']);
+      expect(alive.find((r) => r.agentId === 'srv-b')?.seq).toBe(2);
+      expect(expired.map((r) => r.agentId).sort()).toStrictEqual(['srv-c', 'srv-e']);
+      expect(expired.every((r) => r.state === 'expired')).toBe(true);
+    });
+
+    it('lists nothing, with no cursor, when no agent is in that state', async () => {
+      await store.create(makeAgentRecord({ agentId: 'srv-x', state: 'deregistered', armedFor: null }));
+      await expect(store.listByState('expired', { limit: 10, cursor: null })).resolves.toStrictEqual({
+        items: [],
+        cursor: null,
+      });
+    });
+
+    it('pages through many agents with no loss and no repeats', async () => {
+      const ids = Array.from({ length: 37 }, (_, i) => `node-${String(i).padStart(2, '0')}-ü`);
+      for (const agentId of ids) await store.create(makeAgentRecord({ agentId }));
+      await store.create(makeAgentRecord({ agentId: 'other', state: 'expired', armedFor: null }));
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: AgentPage = await store.listByState('alive', { limit: 10, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(10);
+        seen.push(...page.items.map((r) => r.agentId));
+        cursor = page.cursor;
+        pages++;
+      } while (cursor !== null && pages < 100);
+
+      expect(seen.sort()).toStrictEqual([...ids].sort());
+    });
+
+    it('rejects a cursor it did not issue', async () => {
+      await expect(store.listByState('alive', { limit: 10, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(
+        InvalidCursorError,
+      );
+    });
+  });
 }
 
-function sortById(agents: StoredAgent[]): StoredAgent[] {
-  const id = (agent: StoredAgent): AgentRecord['agentId'] => agent.record.agentId;
-  return [...agents].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+async function listAll(store: AgentStore, state: AgentState, limit: number): Promise<AgentRecord[]> {
+  const all: AgentRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: AgentPage = await store.listByState(state, { limit, cursor });
+    all.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return all;
 }

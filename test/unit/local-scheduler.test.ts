@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LocalExpiryScheduler } from '../../functions/adapters/scheduler/local-scheduler.js';
 import type { ExpiryPayload } from '../../functions/core/agent.js';
+import { makeAgentRecord } from '../support/records.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
 function setup(fire: (payload: ExpiryPayload) => Promise<void> = async () => undefined) {
@@ -82,10 +83,8 @@ describe('LocalExpiryScheduler', () => {
   it('rebuilds alive agents from the store, firing overdue ones at once', async () => {
     const s = setup();
     const now = s.time.now();
-    const stored = (agentId: string, armedFor: number | null, deadline: number) => ({
-      version: '1',
-      record: { agentId, armedFor, deadline } as never,
-    });
+    const stored = (agentId: string, armedFor: number | null, deadline: number) =>
+      makeAgentRecord({ agentId, armedFor, deadline });
     async function* alive() {
       yield stored('future', now + 30_000, now + 30_000);
       yield stored('overdue', now - 5_000, now - 5_000);

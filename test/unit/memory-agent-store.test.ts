@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { BackendUnavailableError, VersionConflictError } from '../../functions/core/errors.js';
 import { makeAgentRecord } from '../support/records.js';
-import { describeAgentStoreContract } from '../support/store-contract.js';
+import { describeAgentStoreContract, describeListByStateContract } from '../support/store-contract.js';
 
 describeAgentStoreContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
+describeListByStateContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
 
 describe('MemoryAgentStore fault injection', () => {
   const down = () => new BackendUnavailableError('store', 'injected');
@@ -52,14 +53,14 @@ describe('MemoryAgentStore fault injection', () => {
     expect(stored?.version).not.toBe(created.version);
   });
 
-  it('fails listAlive when its first page is read', async () => {
+  it('fails listByState when told to', async () => {
     const store = new MemoryAgentStore();
     await store.create(makeAgentRecord());
-    store.failNext('listAlive', down());
+    store.failNext('listByState', down());
 
-    const iterator = store.listAlive()[Symbol.asyncIterator]();
-
-    await expect(iterator.next()).rejects.toBeInstanceOf(BackendUnavailableError);
+    await expect(store.listByState('alive', { limit: 10, cursor: null })).rejects.toBeInstanceOf(
+      BackendUnavailableError,
+    );
   });
 });
 

@@ -6,10 +6,19 @@ import {
   RequestLimitExceeded,
   ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { AgentRecord, StoredAgent } from '../../core/agent.js';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
-import type { AgentStore } from '../../core/ports.js';
+import type { AgentPage, AgentStore } from '../../core/ports.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { STATE_INDEX, STATE_SHARDS, stateShard, stateShardOf } from './table.js';
 import { isTransientAwsError } from '../retry.js';
 
 /**
@@ -35,6 +44,11 @@ export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentCl
     unmarshallOptions: { wrapNumbers: false },
   });
 }
+
+const cursorSchema = z.object({
+  shard: z.int().min(0).max(STATE_SHARDS),
+  key: z.record(z.string(), z.string()).optional(),
+});
 
 export interface DynamoDbAgentStoreOptions {
   tableName: string;
@@ -78,7 +92,7 @@ export class DynamoDbAgentStore implements AgentStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...record, version },
+          Item: { ...record, version, stateShard: stateShardOf(record) },
           ConditionExpression: 'attribute_not_exists(agentId)',
         }),
       );
@@ -95,7 +109,7 @@ export class DynamoDbAgentStore implements AgentStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...record, version },
+          Item: { ...record, version, stateShard: stateShardOf(record) },
           // Also fails when the item does not exist (no version to compare), so a replace
           // never recreates an agent that is gone.
           ConditionExpression: '#version = :expected',
@@ -110,34 +124,68 @@ export class DynamoDbAgentStore implements AgentStore {
   }
 
   /**
-   * A full-table Scan, filtered: fine for the local runner, which calls it once at start to
-   * rebuild its scheduler. A GSI on `state` replaces it when the read API lists agents by state
-   * (a later issue); do not call this on a hot path.
+   * Pages through the `byState` index shard by shard, then reads the records themselves with a
+   * consistent BatchGet. The index is eventually consistent, so a record that has since changed
+   * state is dropped from the page: a page may hold fewer than `limit` items.
    */
-  async *listAlive(): AsyncGenerator<StoredAgent> {
-    const pages = paginateScan(
-      { client: this.#client },
-      {
-        TableName: this.#tableName,
-        FilterExpression: '#state = :alive',
-        // `state` is a DynamoDB reserved word.
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':alive': 'alive' },
-        // The runner must not miss an agent written just before it restarted.
-        ConsistentRead: true,
-      },
-    )[Symbol.asyncIterator]();
-    for (;;) {
-      // Only the page fetch is translated: errors from decoding an item are not the backend's.
-      let page: Awaited<ReturnType<typeof pages.next>>;
+  async listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+    let position = page.cursor === null ? { shard: 0 } : decodeCursor(page.cursor, cursorSchema);
+    const keys: string[] = [];
+    while (position.shard < STATE_SHARDS && keys.length < page.limit) {
+      let output;
       try {
-        page = await pages.next();
+        output = await this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            IndexName: STATE_INDEX,
+            KeyConditionExpression: '#shard = :shard',
+            ExpressionAttributeNames: { '#shard': 'stateShard' },
+            ExpressionAttributeValues: { ':shard': stateShard(state, position.shard) },
+            Limit: page.limit - keys.length,
+            ...(position.key ? { ExclusiveStartKey: position.key } : {}),
+          }),
+        );
       } catch (error) {
-        throw translateError(error, 'Scan', undefined);
+        throw translateError(error, 'Query', undefined);
       }
-      if (page.done === true) return;
-      for (const item of page.value.Items ?? []) yield toStoredAgent(item);
+      for (const item of output.Items ?? []) keys.push(String(item['agentId']));
+      const next = output.LastEvaluatedKey as Record<string, string> | undefined;
+      position = next === undefined ? { shard: position.shard + 1 } : { shard: position.shard, key: next };
     }
+    const records = await this.#batchGet(keys);
+    return {
+      items: keys.flatMap((id) => {
+        const record = records.get(id);
+        return record?.state === state ? [record] : [];
+      }),
+      cursor: position.shard < STATE_SHARDS ? encodeCursor(position) : null,
+    };
+  }
+
+  async #batchGet(agentIds: string[]): Promise<Map<string, AgentRecord>> {
+    const found = new Map<string, AgentRecord>();
+    let pending: Record<string, unknown>[] = agentIds.map((agentId) => ({ agentId }));
+    // BatchGet may return some keys unprocessed under load; ask again for those, a bounded number of times.
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === 5)
+        throw new BackendUnavailableError('store', 'DynamoDB BatchGetItem kept leaving keys unprocessed');
+      let output;
+      try {
+        output = await this.#client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.#tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+      } catch (error) {
+        throw translateError(error, 'BatchGetItem', undefined);
+      }
+      for (const item of output.Responses?.[this.#tableName] ?? []) {
+        const { record } = toStoredAgent(item);
+        found.set(record.agentId, record);
+      }
+      pending = output.UnprocessedKeys?.[this.#tableName]?.Keys ?? [];
+    }
+    return found;
   }
 }
 
@@ -155,7 +203,8 @@ function parseVersion(version: string): number {
 }
 
 function toStoredAgent(item: Record<string, unknown>): StoredAgent {
-  const { version, ...fields } = item;
+  // stateShard is the index key, derived from the record: not part of it.
+  const { version, stateShard: _shard, ...fields } = item;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     throw new Error(`agent item ${String(fields['agentId'])} has no valid version attribute`);
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type CreateTableCommandInput,
   CreateTableCommand,
@@ -7,16 +8,50 @@ import {
   ResourceNotFoundException,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import type { AgentRecord, AgentState } from '../../core/agent.js';
+
+/** Index for listing agents by state; the CDK stack must define the same. */
+export const STATE_INDEX = 'byState';
+/**
+ * Index partitions per state. One partition key per state would put a whole fleet's mass expiry
+ * (or every alive agent) on one index partition and throttle the table's writes through it.
+ */
+export const STATE_SHARDS = 16;
+
+export function stateShard(state: AgentState, shard: number): string {
+  return `${state}#${shard.toString(16).padStart(2, '0')}`;
+}
+
+/** The index key of a record: its state and a shard from a hash of its id, stable for the agent. */
+export function stateShardOf(record: Pick<AgentRecord, 'state' | 'agentId'>): string {
+  const shard = createHash('sha256').update(record.agentId, 'utf8').digest()[0] ?? 0;
+  return stateShard(record.state, shard % STATE_SHARDS);
+}
 
 /**
- * The agent table: one item per agent keyed by `agentId`. On AWS the CDK stack creates it; this
- * definition is for the local runner and the tests, and must stay in step with the stack.
+ * The agent table: one item per agent keyed by `agentId`, plus the `byState` index. It projects
+ * keys only: records change on every heartbeat, but their index entry only when the state does,
+ * so heartbeats cost no index writes. On AWS the CDK stack creates the table; this definition is
+ * for the local runner and the tests, and must stay in step with the stack.
  */
 export function agentTableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
-    AttributeDefinitions: [{ AttributeName: 'agentId', AttributeType: 'S' }],
+    AttributeDefinitions: [
+      { AttributeName: 'agentId', AttributeType: 'S' },
+      { AttributeName: 'stateShard', AttributeType: 'S' },
+    ],
     KeySchema: [{ AttributeName: 'agentId', KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: STATE_INDEX,
+        KeySchema: [
+          { AttributeName: 'stateShard', KeyType: 'HASH' },
+          { AttributeName: 'agentId', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
     BillingMode: 'PAY_PER_REQUEST',
   };
 }

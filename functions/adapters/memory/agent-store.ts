@@ -1,8 +1,12 @@
-import type { AgentRecord, StoredAgent } from '../../core/agent.js';
+import { z } from 'zod';
+import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
 import { VersionConflictError } from '../../core/errors.js';
-import type { AgentStore } from '../../core/ports.js';
+import type { AgentPage, AgentStore } from '../../core/ports.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
-export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listAlive';
+export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listByState';
+
+const cursorSchema = z.object({ after: z.string() });
 
 /**
  * When an injected fault strikes: `before` the operation touches anything (the store was
@@ -69,12 +73,21 @@ export class MemoryAgentStore implements AgentStore {
     return toStored(entry);
   }
 
-  async *listAlive(): AsyncGenerator<StoredAgent> {
-    const fault = this.#takeFault('listAlive');
+  async listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+    const fault = this.#takeFault('listByState');
     if (fault !== undefined) throw fault.error;
-    // A snapshot, like one consistent Scan: writes during the iteration are not seen.
-    const alive = [...this.#entries.values()].filter((entry) => entry.record.state === 'alive').map(toStored);
-    yield* alive;
+    const after = page.cursor === null ? null : decodeCursor(page.cursor, cursorSchema).after;
+    const matching = [...this.#entries.values()]
+      .map((entry) => entry.record)
+      .filter((record) => record.state === state && (after === null || record.agentId > after))
+      .sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+    const items = matching.slice(0, page.limit).map((record) => structuredClone(record));
+    const last = items.at(-1);
+    return {
+      items,
+      cursor:
+        matching.length > page.limit && last !== undefined ? encodeCursor({ after: last.agentId }) : null,
+    };
   }
 
   #store(record: AgentRecord): Entry {

@@ -1,4 +1,4 @@
-import type { ExpiryPayload, StoredAgent } from '../../core/agent.js';
+import type { AgentRecord, ExpiryPayload } from '../../core/agent.js';
 import type { Clock } from '../../core/clock.js';
 import type { ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
 import { scheduleNameFor } from '../../core/schedule-name.js';
@@ -79,9 +79,9 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
    * Re-creates the schedule of every alive agent from the store, as AWS would still hold them
    * after a restart. An agent whose deadline passed while the runner was down fires at once.
    */
-  async rebuild(alive: AsyncIterable<StoredAgent>): Promise<number> {
+  async rebuild(alive: AsyncIterable<AgentRecord>): Promise<number> {
     let count = 0;
-    for await (const { record } of alive) {
+    for await (const record of alive) {
       const fireAt = record.armedFor ?? ceilToSecond(record.deadline);
       const name = scheduleNameFor(record.agentId);
       if (!this.heap.has(name)) {
