@@ -1,10 +1,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
 import { isValidAgentId } from '../core/heartbeat.js';
+import { MAX_PAGE, listAgents } from '../core/list-agents.js';
 import type { AgentStore } from '../core/ports.js';
 import { readAgent } from '../core/read-agent.js';
 import { toAgentView } from '../http/agent-view.js';
 import { errorToResponse } from '../http/errors-to-response.js';
-import { type HttpResult, json, notFound } from '../http/problem.js';
+import { type HttpResult, badRequest, json, notFound } from '../http/problem.js';
 import { requireMethod } from '../http/request.js';
 import type { Log } from './log.js';
 
@@ -14,13 +16,32 @@ export interface ReadDeps {
   log: Log;
 }
 
+const listQuerySchema = z.object({
+  state: z.enum(['alive', 'expired', 'deregistered']),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+  cursor: z.string().min(1).optional(),
+});
+
+function parseListQuery(query: Record<string, string | undefined>) {
+  const parsed = listQuerySchema.safeParse(query);
+  if (!parsed.success) {
+    throw badRequest(
+      'invalid query parameters',
+      parsed.error.issues.map((issue) => ({ pointer: `/${issue.path.join('/')}`, detail: issue.message })),
+    );
+  }
+  return { state: parsed.data.state, limit: parsed.data.limit, cursor: parsed.data.cursor ?? null };
+}
+
 /**
- * GET /v1/agents/{agentId}. Also serves the API's `$default` route, so an unknown path gets a
- * problem+json 404 like every other error instead of API Gateway's bare one.
+ * GET /v1/agents/{agentId}, and GET /v1/agents?state=expired&limit=&cursor= for one page of a
+ * state. Also serves the API's `$default` route, so an unknown path gets a problem+json 404 like
+ * every other error instead of API Gateway's bare one.
  */
 export function makeReadHandler(deps: ReadDeps) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
+      if (event.routeKey === 'ANY /v1/agents') return await list(deps, event);
       const agentId = event.pathParameters?.agentId;
       if (event.routeKey === '$default' || agentId === undefined) {
         throw notFound(
@@ -39,4 +60,12 @@ export function makeReadHandler(deps: ReadDeps) {
       return errorToResponse(error, deps.log, event.requestContext?.requestId);
     }
   };
+}
+
+async function list(deps: ReadDeps, event: APIGatewayProxyEventV2): Promise<HttpResult> {
+  requireMethod(event, 'GET');
+  deps.authenticate(event);
+  const query = parseListQuery(event.queryStringParameters ?? {});
+  const page = await listAgents(deps, query.state, query.limit, query.cursor);
+  return json(200, { items: page.items.map(toAgentView), nextCursor: page.cursor });
 }

@@ -1,6 +1,6 @@
-import { BackendUnavailableError } from '../core/errors.js';
+import { BackendUnavailableError, InvalidCursorError } from '../core/errors.js';
 import type { Log } from '../handlers/log.js';
-import { HttpError, type HttpResult, serviceUnavailable } from './problem.js';
+import { HttpError, type HttpResult, badRequest, serviceUnavailable } from './problem.js';
 
 /**
  * The one place errors become responses. Client mistakes were already HttpErrors; a backend that
@@ -8,6 +8,9 @@ import { HttpError, type HttpResult, serviceUnavailable } from './problem.js';
  */
 export function errorToResponse(error: unknown, log: Log, requestId: string | undefined): HttpResult {
   if (error instanceof HttpError) return error.toResponse();
+  if (error instanceof InvalidCursorError) {
+    return badRequest(error.message, [{ pointer: '/cursor', detail: error.message }]).toResponse();
+  }
   if (error instanceof BackendUnavailableError) {
     log.warn('backend unavailable', { backend: error.backend, error });
     return serviceUnavailable(

@@ -11,6 +11,7 @@ export interface Route {
 /** The routes API Gateway has in AWS (see cdk/); anything else goes to `$default`. */
 export function matchRoute(path: string): Route {
   if (path === '/v1/heartbeats') return { routeKey: 'ANY /v1/heartbeats' };
+  if (path === '/v1/agents') return { routeKey: 'ANY /v1/agents' };
   const agent = /^\/v1\/agents\/([^/]+)$/.exec(path);
   if (agent?.[1] !== undefined) {
     try {
@@ -60,6 +61,7 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer): APIGa
     rawPath: url.pathname,
     rawQueryString: url.search.replace(/^\?/, ''),
     headers,
+    ...(url.searchParams.size > 0 ? { queryStringParameters: queryParameters(url.searchParams) } : {}),
     ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
     requestContext: {
       accountId: 'local',
@@ -91,4 +93,11 @@ export function writeResult(response: ServerResponse, result: HttpResult): void 
     'content-length': Buffer.byteLength(result.body),
   });
   response.end(result.body);
+}
+
+/** API Gateway joins repeated query parameters with commas. */
+function queryParameters(params: URLSearchParams): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const key of new Set(params.keys())) result[key] = params.getAll(key).join(',');
+  return result;
 }

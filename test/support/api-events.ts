@@ -6,6 +6,7 @@ export const TOKEN = 'test-token';
 export interface EventInput {
   method?: string;
   path?: string;
+  query?: Record<string, string>;
   headers?: Record<string, string>;
   body?: string;
   isBase64Encoded?: boolean;
@@ -20,7 +21,8 @@ export function apiEvent(input: EventInput = {}): APIGatewayProxyEventV2 {
     version: '2.0',
     routeKey: route.routeKey,
     rawPath: path,
-    rawQueryString: '',
+    rawQueryString: new URLSearchParams(input.query ?? {}).toString(),
+    ...(input.query ? { queryStringParameters: input.query } : {}),
     headers: input.headers ?? { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     ...(route.pathParameters ? { pathParameters: route.pathParameters } : {}),
     requestContext: {

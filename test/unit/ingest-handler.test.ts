@@ -72,6 +72,41 @@ describe('POST /v1/heartbeats', () => {
     expect(missing.headers?.['content-type']).toBe('application/problem+json');
   });
 
+  it('GET /v1/agents?state= lists agents in that state, page by page', async () => {
+    for (const agentId of ['a-1', 'a-2', 'a-3']) await s.ingest(heartbeatEvent({ agentId }));
+    const first = await s.read(
+      apiEvent({ method: 'GET', path: '/v1/agents', query: { state: 'alive', limit: '2' } }),
+    );
+    expect(first.statusCode).toBe(200);
+    const page1 = parse(first.body) as { items: { agentId: string }[]; nextCursor: string | null };
+    expect(page1.items.map((item) => item.agentId)).toEqual(['a-1', 'a-2']);
+    const second = await s.read(
+      apiEvent({
+        method: 'GET',
+        path: '/v1/agents',
+        query: { state: 'alive', limit: '2', cursor: String(page1.nextCursor) },
+      }),
+    );
+    expect(parse(second.body)).toMatchObject({
+      items: [{ agentId: 'a-3', state: 'alive' }],
+      nextCursor: null,
+    });
+    const none = await s.read(apiEvent({ method: 'GET', path: '/v1/agents', query: { state: 'expired' } }));
+    expect(parse(none.body)).toEqual({ items: [], nextCursor: null });
+  });
+
+  it('GET /v1/agents with a bad state, limit or cursor is a 400 naming the parameter', async () => {
+    const bad = async (query: Record<string, string>) => {
+      const response = await s.read(apiEvent({ method: 'GET', path: '/v1/agents', query }));
+      expect(response.statusCode).toBe(400);
+      return (parse(response.body).errors as { pointer: string }[]).map((e) => e.pointer);
+    };
+    expect(await bad({ state: 'zombie' })).toEqual(['/state']);
+    expect(await bad({})).toEqual(['/state']);
+    expect(await bad({ state: 'alive', limit: '0' })).toEqual(['/limit']);
+    expect(await bad({ state: 'alive', cursor: 'bogus' })).toEqual(['/cursor']);
+  });
+
   it('logs a recovery when an expired agent reports again', async () => {
     await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
     const stored = await s.store.get('web-1');
