@@ -15,6 +15,7 @@ import type { ExpiryScheduler, ScheduleRequest } from '../functions/core/ports.j
 import { makeExpiryHandler } from '../functions/handlers/expiry.js';
 import { makeIngestHandler } from '../functions/handlers/ingest.js';
 import type { Log } from '../functions/handlers/log.js';
+import { noMetrics } from '../functions/handlers/metrics.js';
 import { makeBearerAuth } from '../functions/http/auth.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { heartbeatEvent, TOKEN } from '../test/support/api-events.js';
@@ -73,12 +74,13 @@ async function pipeline(clock: Clock, timers?: VirtualTime, makeStore: StoreFact
   });
   const scheduler = new CountingScheduler(local);
   const core = { store, scheduler, clock };
-  expire = makeExpiryHandler({ core, log: quiet });
+  expire = makeExpiryHandler({ core, log: quiet, metrics: noMetrics });
   const ingest = makeIngestHandler({
     core,
     policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
     authenticate: makeBearerAuth([TOKEN]),
     log: quiet,
+    metrics: noMetrics,
   });
   const close = async () => {
     await local.stop();

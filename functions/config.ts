@@ -13,7 +13,27 @@ const policySchema = z.object({
   MIN_TTL_SECONDS: seconds(60),
 });
 
-const storeSchema = z.object({ TABLE_NAME: z.string().min(1) });
+const persistenceSchema = z.discriminatedUnion('PERSISTENCE', [
+  z.object({ PERSISTENCE: z.literal('dynamodb'), TABLE_NAME: z.string().min(1) }),
+  z.object({ PERSISTENCE: z.literal('couchbase'), COUCHBASE_SECRET_ARN: z.string().min(1) }),
+]);
+
+/** What a Couchbase connection needs; in AWS it is the JSON of the COUCHBASE_SECRET_ARN secret. */
+export const couchbaseSettingsSchema = z.object({
+  connectionString: z.string().min(1),
+  username: z.string().min(1),
+  password: z.string().min(1),
+  bucket: z.string().min(1),
+  scope: z.string().min(1).optional(),
+  collection: z.string().min(1).optional(),
+});
+export type CouchbaseSettings = z.infer<typeof couchbaseSettingsSchema>;
+
+/** The token secret's JSON: the current token and, during a rotation, the previous one. */
+export const tokenSecretSchema = z.object({
+  current: z.string().min(1),
+  previous: z.string().min(1).optional(),
+});
 
 const schedulerSchema = z.object({
   SCHEDULE_GROUP: z.string().min(1),
@@ -21,9 +41,6 @@ const schedulerSchema = z.object({
   SCHEDULER_ROLE_ARN: z.string().startsWith('arn:'),
   EXPIRY_DLQ_ARN: z.string().startsWith('arn:'),
 });
-
-/** Comma-separated so a new token can be added before the old one is retired. */
-const tokensSchema = z.object({ HEARTBEAT_TOKENS: z.string().min(1) });
 
 export const DEV_TOKEN = 'dev-heartbeat-token';
 
@@ -41,8 +58,14 @@ export type SchedulerConfig = ReturnType<typeof readSchedulerConfig>;
 // Each Lambda reads only the settings it uses, so each function's environment (and IAM policy)
 // holds only what it needs. All are read once at start-up and fail fast with a clear message.
 
-export function readStoreConfig(env: Env) {
-  return { tableName: parseOrThrow(storeSchema, env).TABLE_NAME };
+export type PersistenceConfig =
+  { kind: 'dynamodb'; tableName: string } | { kind: 'couchbase'; secretId: string };
+
+export function readPersistence(env: Env): PersistenceConfig {
+  const c = parseOrThrow(persistenceSchema, { PERSISTENCE: 'dynamodb', ...env });
+  return c.PERSISTENCE === 'dynamodb'
+    ? { kind: 'dynamodb', tableName: c.TABLE_NAME }
+    : { kind: 'couchbase', secretId: c.COUCHBASE_SECRET_ARN };
 }
 
 export function readSchedulerConfig(env: Env) {
@@ -59,14 +82,25 @@ export function readPolicy(env: Env): HeartbeatPolicy {
   return toPolicy(parseOrThrow(policySchema, env));
 }
 
-export function readTokens(env: Env): string[] {
-  const tokens = parseOrThrow(tokensSchema, env)
-    .HEARTBEAT_TOKENS.split(',')
+export type TokenConfig = { kind: 'secret'; secretId: string } | { kind: 'static'; tokens: string[] };
+
+/**
+ * In AWS the tokens come from a secret (HEARTBEAT_TOKENS_SECRET_ARN). HEARTBEAT_TOKENS, a
+ * comma-separated list, is for tests and self-hosting without Secrets Manager.
+ */
+export function readTokens(env: Env): TokenConfig {
+  const secretId = env.HEARTBEAT_TOKENS_SECRET_ARN?.trim();
+  if (secretId) return { kind: 'secret', secretId };
+  const tokens = (env.HEARTBEAT_TOKENS ?? '')
+    .split(',')
     .map((token) => token.trim())
     .filter((token) => token.length > 0);
-  if (tokens.length === 0)
-    throw new Error('invalid configuration:\n  HEARTBEAT_TOKENS: no token in the list');
-  return tokens;
+  if (tokens.length === 0) {
+    throw new Error(
+      'invalid configuration:\n  HEARTBEAT_TOKENS_SECRET_ARN (or HEARTBEAT_TOKENS): no token configured',
+    );
+  }
+  return { kind: 'static', tokens };
 }
 
 export function readLocalConfig(env: Env) {

@@ -18,7 +18,7 @@ export class VersionConflictError extends Error {
 export class BackendUnavailableError extends Error {
   override readonly name = 'BackendUnavailableError';
   constructor(
-    readonly backend: 'store' | 'scheduler',
+    readonly backend: 'store' | 'scheduler' | 'secrets',
     message: string,
     readonly retryAfterSeconds = 1,
     options?: ErrorOptions,

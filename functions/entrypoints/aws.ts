@@ -1,31 +1,129 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { DynamoDbAgentStore, createDocumentClient } from '../adapters/dynamodb/agent-store.js';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { cachedJsonSecret } from '../adapters/secrets.js';
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AgentStore } from '../core/ports.js';
 import type { CoreDeps } from '../core/record-heartbeat.js';
-import { readSchedulerConfig, readStoreConfig } from '../config.js';
+import {
+  type PersistenceConfig,
+  type TokenConfig,
+  couchbaseSettingsSchema,
+  readSchedulerConfig,
+  tokenSecretSchema,
+} from '../config.js';
+import type { TokenSource } from '../http/auth.js';
+import { errorToResponse } from '../http/errors-to-response.js';
+import type { HttpResult } from '../http/problem.js';
 import { createLogger } from '../observability/logger.js';
+import { createEmfMetrics } from '../observability/metrics.js';
 
-// Composition for the Lambda entry points. Everything here runs once per execution environment,
-// outside the handlers, so warm invocations reuse clients and their connections.
+// Composition for the Lambda entry points. Settings are parsed when the module loads (a bad one
+// fails the cold start with a clear message); clients are created once per execution
+// environment and reused by every warm invocation.
 
 type Env = Record<string, string | undefined>;
 
-export function composeStore(env: Env): AgentStore {
-  const { tableName } = readStoreConfig(env);
-  return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient({})), { tableName });
+export const log = createLogger();
+export const metrics = createEmfMetrics();
+
+let secretsClient: SecretsManagerClient | undefined;
+const secrets = () => (secretsClient ??= new SecretsManagerClient({}));
+
+/** Tokens from the secret, re-read every 5 minutes so a rotation needs no redeploy. */
+export function tokenSource(config: TokenConfig): TokenSource {
+  if (config.kind === 'static') return async () => config.tokens;
+  const read = cachedJsonSecret({
+    client: secrets(),
+    secretId: config.secretId,
+    schema: tokenSecretSchema,
+    clock: systemClock,
+    maxAgeMs: 5 * 60_000,
+  });
+  return async () => {
+    const { current, previous } = await read();
+    return previous === undefined ? [current] : [current, previous];
+  };
 }
 
-export function composeCore(env: Env): CoreDeps {
+/**
+ * The store named by PERSISTENCE. Each adapter, and its SDK, is imported only when selected, so
+ * a DynamoDB deployment never loads the Couchbase native module and vice versa.
+ */
+export async function composeStore(config: PersistenceConfig): Promise<AgentStore> {
+  if (config.kind === 'dynamodb') {
+    const [{ DynamoDBClient }, { DynamoDbAgentStore, createDocumentClient }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('../adapters/dynamodb/agent-store.js'),
+    ]);
+    return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient({})), {
+      tableName: config.tableName,
+    });
+  }
+  const settings = await cachedJsonSecret({
+    client: secrets(),
+    secretId: config.secretId,
+    schema: couchbaseSettingsSchema,
+    clock: systemClock,
+    maxAgeMs: Number.POSITIVE_INFINITY, // read once: a new password means new connections anyway
+  })();
+  const { createCouchbaseStore } = await import('./couchbase-store.js');
+  return createCouchbaseStore(settings);
+}
+
+export async function composeCore(persistence: PersistenceConfig, env: Env): Promise<CoreDeps> {
   // The adapter retries throttling itself, with a budget that fits the API's timeout, so the
   // SDK's own retries are off rather than multiplied by ours.
-  const scheduler = new EventBridgeExpiryScheduler(
-    new SchedulerClient({ maxAttempts: 1 }),
-    readSchedulerConfig(env),
-  );
-  return { store: composeStore(env), scheduler, clock: systemClock };
+  const scheduler = new EventBridgeExpiryScheduler(new SchedulerClient({ maxAttempts: 1 }), {
+    ...readSchedulerConfig(env),
+    onThrottle: () => metrics.count('SchedulerThrottles'),
+  });
+  return { store: await composeStore(persistence), scheduler, clock: systemClock };
 }
 
-export const log = createLogger();
+type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
+
+/**
+ * Runs `init` on the first invocation and reuses its result; if it fails (a secret or the store
+ * unreachable) the next invocation tries again, and this one gets a problem response (503 for an
+ * unavailable backend) rather than API Gateway's bare 500. Metrics are flushed after each call.
+ */
+export function lazyHttpHandler(init: () => Promise<HttpHandler>): HttpHandler {
+  let ready: Promise<HttpHandler> | undefined;
+  return async (event) => {
+    try {
+      ready ??= init().catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
+      return await (
+        await ready
+      )(event);
+    } catch (error) {
+      return errorToResponse(error, log, event.requestContext?.requestId);
+    } finally {
+      metrics.flush();
+    }
+  };
+}
+
+/** As lazyHttpHandler, for the scheduler's invocations: failures are thrown so the scheduler retries. */
+export function lazyHandler<E>(
+  init: () => Promise<(event: E) => Promise<void>>,
+): (event: E) => Promise<void> {
+  let ready: Promise<(event: E) => Promise<void>> | undefined;
+  return async (event) => {
+    try {
+      ready ??= init().catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
+      await (
+        await ready
+      )(event);
+    } finally {
+      metrics.flush();
+    }
+  };
+}

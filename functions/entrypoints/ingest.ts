@@ -1,11 +1,18 @@
-import { readPolicy, readTokens } from '../config.js';
+import { readPersistence, readPolicy, readTokens } from '../config.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeBearerAuth } from '../http/auth.js';
-import { composeCore, log } from './aws.js';
+import { composeCore, lazyHttpHandler, log, metrics, tokenSource } from './aws.js';
 
-export const handler = makeIngestHandler({
-  core: composeCore(process.env),
-  policy: readPolicy(process.env),
-  authenticate: makeBearerAuth(readTokens(process.env)),
-  log,
-});
+const persistence = readPersistence(process.env);
+const policy = readPolicy(process.env);
+const tokens = readTokens(process.env);
+
+export const handler = lazyHttpHandler(async () =>
+  makeIngestHandler({
+    core: await composeCore(persistence, process.env),
+    policy,
+    authenticate: makeBearerAuth(tokenSource(tokens)),
+    log,
+    metrics,
+  }),
+);

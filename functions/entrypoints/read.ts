@@ -1,10 +1,15 @@
-import { readTokens } from '../config.js';
+import { readPersistence, readTokens } from '../config.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { makeBearerAuth } from '../http/auth.js';
-import { composeStore, log } from './aws.js';
+import { composeStore, lazyHttpHandler, log, tokenSource } from './aws.js';
 
-export const handler = makeReadHandler({
-  store: composeStore(process.env),
-  authenticate: makeBearerAuth(readTokens(process.env)),
-  log,
-});
+const persistence = readPersistence(process.env);
+const tokens = readTokens(process.env);
+
+export const handler = lazyHttpHandler(async () =>
+  makeReadHandler({
+    store: await composeStore(persistence),
+    authenticate: makeBearerAuth(tokenSource(tokens)),
+    log,
+  }),
+);

@@ -3,10 +3,12 @@ import { handleExpiry } from '../core/handle-expiry.js';
 import type { CoreDeps } from '../core/record-heartbeat.js';
 import { toIso } from '../core/time.js';
 import type { Log } from './log.js';
+import type { Metrics } from './metrics.js';
 
 export interface ExpiryDeps {
   core: CoreDeps;
   log: Log;
+  metrics: Metrics;
 }
 
 const payloadSchema = z.object({ agentId: z.string().min(1), armedFor: z.iso.datetime() });
@@ -24,8 +26,12 @@ export function makeExpiryHandler(deps: ExpiryDeps) {
       deps.log.error('malformed expiry event', { event, problems: payload.error.issues });
       return;
     }
+    deps.metrics.count('ExpiryInvocations');
     const result = await handleExpiry(deps.core, payload.data.agentId);
+    if (result.kind === 'rearmed') deps.metrics.count('ScheduleWrites');
     if (result.kind !== 'expired') return;
+
+    deps.metrics.count('AgentsExpired');
 
     const { record, expiredAt, detectedAt } = result;
     deps.log.warn('agent expired', {

@@ -3,16 +3,19 @@ import { type HeartbeatPolicy, parseHeartbeat } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
 import { type CoreDeps, recordHeartbeat } from '../core/record-heartbeat.js';
 import { toIso } from '../core/time.js';
+import type { Authenticate } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import { type HttpResult, badRequest, json } from '../http/problem.js';
 import { readJsonBody, requireMethod } from '../http/request.js';
 import type { Log } from './log.js';
+import type { Metrics } from './metrics.js';
 
 export interface IngestDeps {
   core: CoreDeps;
   policy: HeartbeatPolicy;
-  authenticate: (event: APIGatewayProxyEventV2) => void;
+  authenticate: Authenticate;
   log: Log;
+  metrics: Metrics;
 }
 
 /** POST /v1/heartbeats: parse, validate, record, answer. */
@@ -20,12 +23,18 @@ export function makeIngestHandler(deps: IngestDeps) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     try {
       requireMethod(event, 'POST');
-      deps.authenticate(event);
+      await deps.authenticate(event);
       const parsed = parseHeartbeat(readJsonBody(event, LIMITS.bodyBytes), deps.policy);
       if (!parsed.ok) throw badRequest('the heartbeat has invalid fields', parsed.problems);
 
-      const { outcome, record, previous } = await recordHeartbeat(deps.core, parsed.heartbeat);
+      const { outcome, record, previous, scheduleWrites } = await recordHeartbeat(
+        deps.core,
+        parsed.heartbeat,
+      );
+      deps.metrics.count('Heartbeats');
+      deps.metrics.count('ScheduleWrites', scheduleWrites);
       if (outcome === 'recovered' && previous !== undefined) {
+        deps.metrics.count('AgentsRecovered');
         deps.log.info('agent recovered', {
           agentId: record.agentId,
           from: previous.state,

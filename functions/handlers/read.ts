@@ -5,6 +5,7 @@ import { MAX_PAGE, listAgents } from '../core/list-agents.js';
 import type { AgentStore } from '../core/ports.js';
 import { readAgent } from '../core/read-agent.js';
 import { toAgentView } from '../http/agent-view.js';
+import type { Authenticate } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import { type HttpResult, badRequest, json, notFound } from '../http/problem.js';
 import { requireMethod } from '../http/request.js';
@@ -12,7 +13,7 @@ import type { Log } from './log.js';
 
 export interface ReadDeps {
   store: AgentStore;
-  authenticate: (event: APIGatewayProxyEventV2) => void;
+  authenticate: Authenticate;
   log: Log;
 }
 
@@ -49,7 +50,7 @@ export function makeReadHandler(deps: ReadDeps) {
         );
       }
       requireMethod(event, 'GET');
-      deps.authenticate(event);
+      await deps.authenticate(event);
       if (!isValidAgentId(agentId))
         throw notFound('no agent has that id (agent ids never contain those characters)');
 
@@ -64,7 +65,7 @@ export function makeReadHandler(deps: ReadDeps) {
 
 async function list(deps: ReadDeps, event: APIGatewayProxyEventV2): Promise<HttpResult> {
   requireMethod(event, 'GET');
-  deps.authenticate(event);
+  await deps.authenticate(event);
   const query = parseListQuery(event.queryStringParameters ?? {});
   const page = await listAgents(deps, query.state, query.limit, query.cursor);
   return json(200, { items: page.items.map(toAgentView), nextCursor: page.cursor });

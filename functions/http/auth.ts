@@ -3,23 +3,36 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { unauthorized } from './problem.js';
 import { header } from './request.js';
 
+/** Where valid tokens come from: a fixed list, or a source that may refresh (a rotated secret). */
+export type TokenSource = () => Promise<readonly string[]>;
+export type Authenticate = (event: APIGatewayProxyEventV2) => Promise<void>;
+
 /**
  * Bearer-token check in constant time. Several tokens may be valid at once (current and previous)
  * so tokens can be rotated without a fleet-wide flag day. Hashing first gives equal-length inputs
  * to timingSafeEqual, so neither a token's content nor its length leaks through timing.
  */
-export function makeBearerAuth(tokens: readonly string[]): (event: APIGatewayProxyEventV2) => void {
+export function makeBearerAuth(tokens: readonly string[] | TokenSource): Authenticate {
+  const source: TokenSource = typeof tokens === 'function' ? tokens : async () => tokens;
+  if (typeof tokens !== 'function') assertUsable(tokens);
+  return async (event) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header(event, 'authorization') ?? '');
+    if (match === null) throw unauthorized();
+    const valid = await source();
+    assertUsable(valid);
+    const presented = digest(match[1] ?? '');
+    // Compare against every token, without short-circuiting, so timing does not reveal which matched.
+    const ok = valid
+      .map(digest)
+      .reduce((found, expected) => timingSafeEqual(expected, presented) || found, false);
+    if (!ok) throw unauthorized();
+  };
+}
+
+function assertUsable(tokens: readonly string[]): void {
   if (tokens.length === 0 || tokens.some((token) => token.length === 0)) {
     throw new Error('at least one non-empty bearer token must be configured');
   }
-  const digests = tokens.map(digest);
-  return (event) => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header(event, 'authorization') ?? '');
-    const presented = digest(match?.[1] ?? '');
-    // Compare against every token, without short-circuiting, so timing does not reveal which matched.
-    const ok = digests.reduce((found, expected) => timingSafeEqual(expected, presented) || found, false);
-    if (!ok || match === null) throw unauthorized();
-  };
 }
 
 function digest(value: string): Buffer {

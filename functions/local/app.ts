@@ -13,6 +13,7 @@ import { LIMITS } from '../core/limits.js';
 import { makeExpiryHandler } from '../handlers/expiry.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
 import type { Log } from '../handlers/log.js';
+import { noMetrics } from '../handlers/metrics.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { makeBearerAuth } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
@@ -62,10 +63,17 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       options.log.error('expiry delivery failed; dead-lettered', { payload, error }),
   });
   const core = { store, scheduler, clock };
-  expire = makeExpiryHandler({ core, log: options.log });
+  expire = makeExpiryHandler({ core, log: options.log, metrics: noMetrics });
 
   const authenticate = makeBearerAuth([options.token]);
-  const ingest = makeIngestHandler({ core, policy: options.policy, authenticate, log: options.log });
+  // Metrics are CloudWatch EMF in AWS; locally the logs say it all.
+  const ingest = makeIngestHandler({
+    core,
+    policy: options.policy,
+    authenticate,
+    log: options.log,
+    metrics: noMetrics,
+  });
   const read = makeReadHandler({ store, authenticate, log: options.log });
   const invokeHttp = (event: APIGatewayProxyEventV2) =>
     event.routeKey === 'ANY /v1/heartbeats' ? ingest(event) : read(event);

@@ -1,3 +1,4 @@
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateScheduleGroupCommand, GetScheduleCommand } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
@@ -19,18 +20,32 @@ beforeAll(async () => {
   dynamo.destroy();
   const moto = inject('motoEndpoint');
   await motoSchedulerClient(moto).send(new CreateScheduleGroupCommand({ Name: group }));
+  const secrets = new SecretsManagerClient({
+    endpoint: moto,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  const tokenSecret = await secrets.send(
+    new CreateSecretCommand({
+      Name: `heartbeat-tokens-${Date.now()}`,
+      SecretString: JSON.stringify({ current: TOKEN, previous: 'previous-token' }),
+    }),
+  );
+  secrets.destroy();
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
     AWS_ENDPOINT_URL_SCHEDULER: moto,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: moto,
+    PERSISTENCE: 'dynamodb',
     TABLE_NAME: 'agents-entrypoints',
     SCHEDULE_GROUP: group,
     EXPIRY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:expiry',
     SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler-invoke-expiry',
     EXPIRY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:expiry-dlq',
-    HEARTBEAT_TOKENS: `${TOKEN},previous`,
+    HEARTBEAT_TOKENS_SECRET_ARN: tokenSecret.ARN,
     HEARTBEAT_TTL_SECONDS: '90',
     HEARTBEAT_INTERVAL_SECONDS: '30',
   });
@@ -67,5 +82,20 @@ describe('Lambda entry points', () => {
     expect(
       JSON.parse((await read(apiEvent({ method: 'GET', path: '/v1/agents/lambda-1' }))).body).state,
     ).toBe('alive');
+    // Both tokens of the secret are accepted (rotation); anything else is refused.
+    const withPrevious = await ingest(
+      heartbeatEvent(
+        { agentId: 'lambda-1', ttlSeconds: 600 },
+        { authorization: 'Bearer previous-token', 'content-type': 'application/json' },
+      ),
+    );
+    expect(withPrevious.statusCode).toBe(200);
+    const wrong = await ingest(
+      heartbeatEvent(
+        { agentId: 'lambda-1' },
+        { authorization: 'Bearer nope', 'content-type': 'application/json' },
+      ),
+    );
+    expect(wrong.statusCode).toBe(401);
   });
 });

@@ -2,6 +2,7 @@ import type { ExpiryScheduler, ScheduleRequest } from '../../functions/core/port
 import type { Clock } from '../../functions/core/clock.js';
 import type { Heartbeat } from '../../functions/core/heartbeat.js';
 import type { Log } from '../../functions/handlers/log.js';
+import type { MetricName, Metrics } from '../../functions/handlers/metrics.js';
 
 export class FakeClock implements Clock {
   constructor(public ms = Date.UTC(2026, 10, 26, 12, 0, 0)) {}
@@ -72,4 +73,11 @@ export function makeHeartbeat(overrides: Partial<Heartbeat> = {}): Heartbeat {
     labels: {},
     ...overrides,
   };
+}
+
+export class RecordingMetrics implements Metrics {
+  readonly counts = new Map<MetricName, number>();
+  count(name: MetricName, value = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
+  }
 }

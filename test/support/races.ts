@@ -4,6 +4,7 @@ import type { AgentStore } from '../../functions/core/ports.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { makeExpiryHandler } from '../../functions/handlers/expiry.js';
+import { noMetrics } from '../../functions/handlers/metrics.js';
 import { FakeClock, RecordingLog, RecordingScheduler, makeHeartbeat } from './fakes.js';
 import { GatedStore } from './gated-store.js';
 
@@ -18,7 +19,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<AgentS
     const scheduler = new RecordingScheduler();
     const log = new RecordingLog();
     const core = { store, scheduler, clock };
-    const expire = makeExpiryHandler({ core, log });
+    const expire = makeExpiryHandler({ core, log, metrics: noMetrics });
     const payload = (agentId: string) => {
       const armed = scheduler.schedules.get(scheduleNameFor(agentId));
       if (!armed) throw new Error(`no schedule for ${agentId}`);

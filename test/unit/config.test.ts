@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEV_TOKEN,
   readLocalConfig,
+  readPersistence,
   readPolicy,
   readSchedulerConfig,
   readTokens,
@@ -17,6 +18,16 @@ describe('configuration', () => {
       token: DEV_TOKEN,
       tokenIsDefault: true,
     });
+  });
+
+  it('selects DynamoDB by default and Couchbase by PERSISTENCE, each with what it needs', () => {
+    expect(readPersistence({ TABLE_NAME: 't' })).toEqual({ kind: 'dynamodb', tableName: 't' });
+    expect(readPersistence({ PERSISTENCE: 'couchbase', COUCHBASE_SECRET_ARN: 's' })).toEqual({
+      kind: 'couchbase',
+      secretId: 's',
+    });
+    expect(() => readPersistence({ PERSISTENCE: 'couchbase' })).toThrow(/COUCHBASE_SECRET_ARN/);
+    expect(() => readPersistence({ PERSISTENCE: 'mongodb' })).toThrow(/PERSISTENCE/);
   });
 
   it('uses a 60 s minimum TTL in AWS, the scheduler precision', () => {
@@ -38,8 +49,12 @@ describe('configuration', () => {
   });
 
   it('accepts several tokens for rotation and refuses an empty list', () => {
-    expect(readTokens({ HEARTBEAT_TOKENS: 'new, old ' })).toEqual(['new', 'old']);
-    expect(() => readTokens({ HEARTBEAT_TOKENS: ' , ' })).toThrow(/no token/);
+    expect(readTokens({ HEARTBEAT_TOKENS: 'new, old ' })).toEqual({ kind: 'static', tokens: ['new', 'old'] });
+    expect(readTokens({ HEARTBEAT_TOKENS_SECRET_ARN: 'arn:aws:secretsmanager:x' })).toEqual({
+      kind: 'secret',
+      secretId: 'arn:aws:secretsmanager:x',
+    });
+    expect(() => readTokens({ HEARTBEAT_TOKENS: ' , ' })).toThrow(/no token configured/);
     expect(() => readTokens({})).toThrow(/HEARTBEAT_TOKENS/);
   });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { makeIngestHandler } from '../../functions/handlers/ingest.js';
+import { noMetrics } from '../../functions/handlers/metrics.js';
 import { makeBearerAuth } from '../../functions/http/auth.js';
 import { TOKEN, apiEvent } from '../support/api-events.js';
 import { FakeClock, RecordingLog, RecordingScheduler } from '../support/fakes.js';
@@ -15,6 +16,7 @@ function handler() {
     policy,
     authenticate: makeBearerAuth([TOKEN]),
     log,
+    metrics: noMetrics,
   });
   return { ingest, log };
 }

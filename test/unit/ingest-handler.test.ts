@@ -6,7 +6,7 @@ import { makeIngestHandler } from '../../functions/handlers/ingest.js';
 import { makeReadHandler } from '../../functions/handlers/read.js';
 import { makeBearerAuth } from '../../functions/http/auth.js';
 import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
-import { FakeClock, RecordingLog, RecordingScheduler } from '../support/fakes.js';
+import { FakeClock, RecordingLog, RecordingMetrics, RecordingScheduler } from '../support/fakes.js';
 
 const policy = { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 60 };
 
@@ -16,9 +16,10 @@ function setup() {
   const scheduler = new RecordingScheduler();
   const log = new RecordingLog();
   const authenticate = makeBearerAuth([TOKEN, 'previous-token']);
-  const ingest = makeIngestHandler({ core: { store, scheduler, clock }, policy, authenticate, log });
+  const metrics = new RecordingMetrics();
+  const ingest = makeIngestHandler({ core: { store, scheduler, clock }, policy, authenticate, log, metrics });
   const read = makeReadHandler({ store, authenticate, log });
-  return { clock, store, scheduler, log, ingest, read };
+  return { clock, store, scheduler, log, metrics, ingest, read };
 }
 
 type Setup = ReturnType<typeof setup>;
@@ -44,6 +45,7 @@ describe('POST /v1/heartbeats', () => {
       nextHeartbeatSeconds: 30,
     });
     expect([...s.scheduler.schedules.keys()]).toEqual([scheduleNameFor('web-1')]);
+    expect(Object.fromEntries(s.metrics.counts)).toEqual({ Heartbeats: 1, ScheduleWrites: 1 });
   });
 
   it('accepts the previous token during a rotation', async () => {
@@ -118,6 +120,7 @@ describe('POST /v1/heartbeats', () => {
     s.clock.advance(300);
     await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
     expect(s.log.withMessage('agent recovered')).toHaveLength(1);
+    expect(s.metrics.counts.get('AgentsRecovered')).toBe(1);
     expect((await s.store.get('web-1'))?.record.state).toBe('alive');
   });
 

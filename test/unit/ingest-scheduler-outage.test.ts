@@ -14,6 +14,7 @@ import {
   atExpression,
 } from '../../functions/adapters/scheduler/eventbridge-scheduler.js';
 import { makeIngestHandler } from '../../functions/handlers/ingest.js';
+import { noMetrics } from '../../functions/handlers/metrics.js';
 import { makeBearerAuth } from '../../functions/http/auth.js';
 import { TOKEN, heartbeatEvent } from '../support/api-events.js';
 import { FakeClock, RecordingLog } from '../support/fakes.js';
@@ -42,6 +43,7 @@ function setup() {
     policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 60 },
     authenticate: makeBearerAuth([TOKEN]),
     log: new RecordingLog(),
+    metrics: noMetrics,
   });
   return { clock, store, ingest };
 }

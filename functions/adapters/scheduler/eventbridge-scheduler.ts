@@ -27,6 +27,8 @@ export interface EventBridgeExpirySchedulerConfig {
   /** Scheduler's own invocation retries (0-185). Default 20. */
   maxRetryAttempts?: number;
   retry?: Omit<RetryOptions, 'isRetryable'>;
+  /** Told of every throttled call, retried or not, so throttling shows on a dashboard before it hurts. */
+  onThrottle?: () => void;
 }
 
 // An expiry noticed more than an hour late is a failure to alarm on, not to keep retrying:
@@ -87,7 +89,15 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
     ) {
       throw new RangeError(`maxRetryAttempts must be an integer in 0..185, got ${this.maxRetryAttempts}`);
     }
-    this.retry = { ...DEFAULT_RETRY, ...config.retry, isRetryable: isRetryableSchedulerError };
+    const onThrottle = config.onThrottle;
+    this.retry = {
+      ...DEFAULT_RETRY,
+      ...config.retry,
+      isRetryable: (err) => {
+        if (onThrottle !== undefined && err instanceof ThrottlingException) onThrottle();
+        return isRetryableSchedulerError(err);
+      },
+    };
   }
 
   async upsert(request: ScheduleRequest): Promise<void> {

@@ -1,0 +1,27 @@
+import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import type { MetricName, Metrics } from '../handlers/metrics.js';
+
+/**
+ * Metrics as CloudWatch Embedded Metric Format log lines: no API calls, no agent, no timers.
+ * Namespace and service come from POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME.
+ */
+export function createEmfMetrics(): Metrics & { flush(): void } {
+  const metrics = new PowertoolsMetrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'HeartbeatService',
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'heartbeat',
+  });
+  let stored = 0;
+  return {
+    count(name: MetricName, value = 1) {
+      if (value === 0) return;
+      metrics.addMetric(name, MetricUnit.Count, value);
+      stored++;
+    },
+    /** Publishes what this invocation counted; called once per invocation, after the handler. */
+    flush() {
+      if (stored === 0) return;
+      stored = 0;
+      metrics.publishStoredMetrics();
+    },
+  };
+}
