@@ -5,7 +5,7 @@ import { ceilToSecond } from './time.js';
 export type ExpiryDecision =
   | { kind: 'ignore'; reason: 'not-alive' }
   /** Fired before the deadline (coalesced arming, or an old firing): arm for the real deadline. */
-  | { kind: 'rearm'; fireAt: number; next: AgentRecord | null }
+  | { kind: 'rearm'; fireAt: number; next: AgentRecord }
   | { kind: 'expire'; next: AgentRecord; expiredAt: number; detectedAt: number };
 
 /**
@@ -20,11 +20,9 @@ export function decideExpiry(current: AgentRecord, now: number): ExpiryDecision 
 
   if (now < current.deadline) {
     const fireAt = ceilToSecond(current.deadline);
-    return {
-      kind: 'rearm',
-      fireAt,
-      next: current.armedFor === fireAt ? null : { ...current, armedFor: fireAt },
-    };
+    // Written even when armedFor is unchanged: the conditional write is what tells us whether a
+    // heartbeat committed (with a newer schedule) while we re-armed from an older read.
+    return { kind: 'rearm', fireAt, next: { ...current, armedFor: fireAt } };
   }
 
   return {

@@ -17,13 +17,19 @@ export type ExpiryResult =
  * we re-read and decide again, so a racing heartbeat never turns into a false expiry (I2).
  */
 export async function handleExpiry(deps: CoreDeps, agentId: string): Promise<ExpiryResult> {
+  let wroteSchedule = false;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await deps.store.get(agentId);
     if (stored === undefined) return { kind: 'ignored', reason: 'unknown-agent' };
     const decision = decideExpiry(stored.record, deps.clock.now());
-    if (decision.kind === 'ignore') return { kind: 'ignored', reason: decision.reason };
 
     try {
+      if (decision.kind === 'ignore') {
+        // Having re-armed in an earlier attempt, we must be the last to commit (as in ingest), so
+        // a heartbeat that armed meanwhile conflicts and arms again after our schedule write.
+        if (wroteSchedule) await deps.store.replace(stored.record, stored.version);
+        return { kind: 'ignored', reason: decision.reason };
+      }
       if (decision.kind === 'rearm') {
         // Schedule before record, as in ingest: the record never names a schedule that was not written.
         await deps.scheduler.upsert({
@@ -31,7 +37,8 @@ export async function handleExpiry(deps: CoreDeps, agentId: string): Promise<Exp
           fireAt: decision.fireAt,
           payload: { agentId, armedFor: toIso(decision.fireAt) },
         });
-        if (decision.next !== null) await deps.store.replace(decision.next, stored.version);
+        wroteSchedule = true;
+        await deps.store.replace(decision.next, stored.version);
         return { kind: 'rearmed', fireAt: decision.fireAt };
       }
       const saved = await deps.store.replace(decision.next, stored.version);

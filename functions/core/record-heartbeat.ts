@@ -21,8 +21,10 @@ export interface HeartbeatResult {
   scheduleWrites: number;
 }
 
-/** Re-reads after a lost race are cheap; more than this for one agent means something is wrong. */
-export const MAX_ATTEMPTS = 5;
+/** Re-reads after a lost race are cheap. Each round of a race lets at least one writer through, so
+ * this allows about as many concurrent writers for one agent (a heartbeat, its retries, an
+ * expiry) before answering 503; more than that for one agent means something is wrong. */
+export const MAX_ATTEMPTS = 10;
 
 /**
  * Ingest use case: read -> decide -> arm -> conditional write, retried on a lost race.
@@ -32,6 +34,10 @@ export const MAX_ATTEMPTS = 5;
  * then fails for any reason but a lost race, the previous schedule is put back, so a failed
  * store write arms nothing. A lost race re-reads and decides again; if we had already written a
  * schedule, the retry writes it again, since another writer may have overwritten it meanwhile.
+ * The invariant this keeps: every request that writes the schedule ends with a successful
+ * conditional write of the record (or gives up with an error). So the last schedule write for an
+ * agent is by the writer whose record was committed last, and the scheduler holds the time the
+ * record names.
  */
 export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Promise<HeartbeatResult> {
   const name = scheduleNameFor(heartbeat.agentId);
@@ -55,7 +61,18 @@ export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Pro
       scheduleWrites++;
     }
     if (!decision.write) {
-      return { outcome: decision.outcome, record: decision.next, previous: current, scheduleWrites };
+      const result = { outcome: decision.outcome, record: decision.next, previous: current, scheduleWrites };
+      if (!wroteSchedule || stored === undefined) return result;
+      // We wrote the schedule in this request, so we must also be the last to commit: rewrite the
+      // unchanged record conditionally. If another writer committed meanwhile this conflicts and we
+      // decide again; if it succeeds, any later writer's own conditional write fails and it re-arms.
+      try {
+        await deps.store.replace(stored.record, stored.version);
+        return result;
+      } catch (error) {
+        if (error instanceof VersionConflictError) continue;
+        throw error;
+      }
     }
 
     try {

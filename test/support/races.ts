@@ -109,5 +109,57 @@ export function describeRaces(storeName: string, makeStore: () => Promise<AgentS
         { numRuns: propertyRuns },
       );
     });
+
+    it('the scheduler ends holding exactly what the record names, whatever interleaves (TTL changes, stale retries, expiries)', async () => {
+      const step = fc.oneof(
+        fc.record({
+          kind: fc.constant('beat' as const),
+          ttl: fc.constantFrom(30, 60, 90),
+          advanceMs: fc.nat(2000),
+        }),
+        fc.record({
+          kind: fc.constant('stale' as const),
+          ttl: fc.constantFrom(30, 60, 90),
+          advanceMs: fc.nat(2000),
+        }),
+        fc.record({ kind: fc.constant('expire' as const), ttl: fc.constant(0), advanceMs: fc.nat(120_000) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.array(step, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 6 }),
+          async (batches) => {
+            const s = await setup();
+            let seq = 0;
+            for (const batch of batches) {
+              await Promise.all(
+                batch.map(async (op) => {
+                  s.clock.ms += op.advanceMs;
+                  if (op.kind === 'expire') {
+                    const armed = s.scheduler.schedules.get(scheduleNameFor('web-1'));
+                    if (armed) await s.expire(armed.payload);
+                    return;
+                  }
+                  // A stale report repeats an old sequence number, as a client retry or a delayed packet would.
+                  const reportSeq = op.kind === 'stale' ? Math.max(0, seq - 1) : ++seq;
+                  await recordHeartbeat(
+                    s.core,
+                    makeHeartbeat({ seq: reportSeq, ttlSeconds: op.ttl, intervalSeconds: 10 }),
+                  );
+                }),
+              );
+              const record = (await s.store.get('web-1'))?.record;
+              const armed = s.scheduler.schedules.get(scheduleNameFor('web-1'));
+              if (record?.state === 'alive') {
+                expect(armed?.fireAt).toBe(record.armedFor);
+                expect(armed?.fireAt ?? Infinity).toBeLessThanOrEqual(
+                  Math.ceil(record.deadline / 1000) * 1000,
+                );
+              }
+            }
+          },
+        ),
+        { numRuns: propertyRuns },
+      );
+    });
   });
 }

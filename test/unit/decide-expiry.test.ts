@@ -20,11 +20,11 @@ describe('decideExpiry', () => {
     expect(decision.next.transitions.at(-1)).toEqual({ state: 'expired', at: T0 + 90_400 });
   });
 
-  it('re-arms to the real deadline when fired early, without a record write if already armed there', () => {
+  it('re-arms to the real deadline when fired early, with a conditional write even if armedFor stays', () => {
     expect(decideExpiry(alive, alive.deadline - 1)).toEqual({
       kind: 'rearm',
       fireAt: T0 + 91_000,
-      next: null,
+      next: alive,
     });
     const armedEarlier = { ...alive, armedFor: T0 + 60_000 };
     const decision = decideExpiry(armedEarlier, T0 + 60_000);
