@@ -20,6 +20,7 @@ import { makeBearerAuth } from '../functions/http/auth.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { heartbeatEvent, TOKEN } from '../test/support/api-events.js';
 import { VirtualTime } from '../test/support/virtual-time.js';
+import { storeRates } from './store-rates.js';
 
 const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -168,6 +169,10 @@ async function scheduleEconomy() {
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const average = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 
+console.log(
+  'per store on its local server: ingest heartbeats/s, KV operations per heartbeat, raw SDK get+replace rate:',
+);
+console.log(JSON.stringify(await storeRates(), null, 2));
 console.log('ingest throughput (in-process handler, local scheduler, 200 agents, 16 concurrent):');
 console.log(
   JSON.stringify(

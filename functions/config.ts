@@ -46,6 +46,12 @@ export const DEV_TOKEN = 'dev-heartbeat-token';
 
 const localSchema = policySchema.extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  COUCHBASE_CONNSTR: z.string().min(1).optional(),
+  COUCHBASE_USERNAME: z.string().min(1).optional(),
+  COUCHBASE_PASSWORD: z.string().min(1).optional(),
+  COUCHBASE_BUCKET: z.string().min(1).optional(),
+  COUCHBASE_SCOPE: z.string().min(1).optional(),
+  COUCHBASE_COLLECTION: z.string().min(1).optional(),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().min(1).default('./.data'),
   HEARTBEAT_TOKEN: z.string().min(1).default(DEV_TOKEN),
@@ -103,16 +109,41 @@ export function readTokens(env: Env): TokenConfig {
   return { kind: 'static', tokens };
 }
 
+/** The local runner's store: the embedded dynalite, or Couchbase when COUCHBASE_CONNSTR is set. */
+export type LocalStoreConfig =
+  { kind: 'dynalite'; dataDir: string } | { kind: 'couchbase'; settings: CouchbaseSettings };
+
 export function readLocalConfig(env: Env) {
   const c = parseOrThrow(localSchema, env);
   return {
     policy: toPolicy(c),
     port: c.PORT,
     host: c.HOST,
-    dataDir: c.DATA_DIR,
+    store: localStore(c),
     token: c.HEARTBEAT_TOKEN,
     tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
   };
+}
+
+function localStore(c: z.infer<typeof localSchema>): LocalStoreConfig {
+  if (c.COUCHBASE_CONNSTR === undefined) return { kind: 'dynalite', dataDir: c.DATA_DIR };
+  const missing = (['COUCHBASE_USERNAME', 'COUCHBASE_PASSWORD', 'COUCHBASE_BUCKET'] as const).filter(
+    (name) => c[name] === undefined,
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `invalid configuration:\n  COUCHBASE_CONNSTR is set, so ${missing.join(', ')} must be too`,
+    );
+  }
+  const settings = parseOrThrow(couchbaseSettingsSchema, {
+    connectionString: c.COUCHBASE_CONNSTR,
+    username: c.COUCHBASE_USERNAME,
+    password: c.COUCHBASE_PASSWORD,
+    bucket: c.COUCHBASE_BUCKET,
+    scope: c.COUCHBASE_SCOPE,
+    collection: c.COUCHBASE_COLLECTION,
+  });
+  return { kind: 'couchbase', settings };
 }
 
 function toPolicy(c: z.infer<typeof policySchema>): HeartbeatPolicy {

@@ -3,8 +3,15 @@
  * fails here with a clear message rather than in the middle of a test run. The test setup
  * (test/support/global-setup.ts) calls the same functions and starts the servers.
  */
+import { couchbaseMockDir, ensureCouchbaseMockJar } from '../test/support/couchbase-mock.js';
 import { ensureMotoVenv, motoVenvDir } from '../test/support/moto.js';
 
 const started = Date.now();
 console.log(`moto: preparing venv in ${motoVenvDir()} ...`);
 console.log(`moto: ready (${await ensureMotoVenv()}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+const mockStarted = Date.now();
+console.log(`CouchbaseMock: fetching the jar into ${couchbaseMockDir()} with Maven ...`);
+console.log(
+  `CouchbaseMock: ready (${await ensureCouchbaseMockJar()}) in ${((Date.now() - mockStarted) / 1000).toFixed(1)} s`,
+);

@@ -1,7 +1,13 @@
+import { CouchbaseAgentStore } from '../adapters/couchbase/agent-store.js';
+import { createCouchbaseConnector } from '../adapters/couchbase/connection.js';
 import type { CouchbaseSettings } from '../config.js';
 import type { AgentStore } from '../core/ports.js';
 
-/** Placeholder until the Couchbase adapter lands; replaced in the same change. */
-export async function createCouchbaseStore(_settings: CouchbaseSettings): Promise<AgentStore> {
-  throw new Error('PERSISTENCE=couchbase: the Couchbase adapter is not wired yet');
+/**
+ * Kept in a module of its own so that importing it (dynamically, only when PERSISTENCE=couchbase)
+ * is what loads the Couchbase SDK and its native binding. The connector connects on first use
+ * and is shared by every invocation of this execution environment.
+ */
+export function createCouchbaseStore(settings: CouchbaseSettings): AgentStore {
+  return new CouchbaseAgentStore(createCouchbaseConnector(settings));
 }

@@ -9,7 +9,10 @@ const app = await startLocalApp({ ...config, log });
 
 log.info('heartbeat service listening', {
   url: app.url,
-  dataDir: config.dataDir,
+  store:
+    config.store.kind === 'dynalite'
+      ? `dynalite in ${config.store.dataDir}`
+      : `couchbase ${config.store.settings.connectionString} bucket ${config.store.settings.bucket}`,
   token: config.tokenIsDefault ? config.token : '(from HEARTBEAT_TOKEN)',
   tokenIsDevDefault: config.tokenIsDefault,
   ttlSeconds: config.policy.defaultTtlSeconds,

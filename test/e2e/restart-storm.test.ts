@@ -78,7 +78,7 @@ describe('the restart storm (the original bug)', () => {
       policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
       host: '127.0.0.1',
       port: 0,
-      dataDir: dir,
+      store: { kind: 'dynalite', dataDir: dir },
       token: TOKEN,
       log: silent,
     });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type DynamoDBClient,
-  ListTablesCommand,
+  DescribeTableCommand,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -167,10 +167,18 @@ describe('ensureAgentTable', () => {
 
     await ensureAgentTable(client, tableName);
 
-    const { TableNames } = await client.send(new ListTablesCommand({}));
-    expect(TableNames).toContain(tableName);
-    expect(agentTableDefinition(tableName).KeySchema).toStrictEqual([
-      { AttributeName: 'agentId', KeyType: 'HASH' },
+    // DescribeTable, not ListTables: the latter pages at 100 and this file creates many tables.
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    expect(Table?.TableStatus).toBe('ACTIVE');
+    expect(Table?.KeySchema).toStrictEqual(agentTableDefinition(tableName).KeySchema);
+    expect(Table?.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.KeySchema])).toStrictEqual([
+      [
+        'byState',
+        [
+          { AttributeName: 'stateShard', KeyType: 'HASH' },
+          { AttributeName: 'agentId', KeyType: 'RANGE' },
+        ],
+      ],
     ]);
   });
 });

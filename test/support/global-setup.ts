@@ -1,9 +1,12 @@
 import type { TestProject } from 'vitest/node';
+import { type CouchbaseMockBucket, startCouchbaseMock } from './couchbase-mock.js';
 import { startMoto } from './moto.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     motoEndpoint: string;
+    /** CouchbaseMock's default bucket; test files add buckets of their own with createMockBucket. */
+    couchbaseMock: CouchbaseMockBucket;
   }
 }
 
@@ -16,6 +19,11 @@ const servers: Array<(project: TestProject) => Promise<Stop>> = [
     const moto = await startMoto();
     project.provide('motoEndpoint', moto.endpoint);
     return moto.stop;
+  },
+  async (project) => {
+    const { stop, ...bucket } = await startCouchbaseMock();
+    project.provide('couchbaseMock', bucket);
+    return stop;
   },
 ];
 

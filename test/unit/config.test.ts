@@ -14,7 +14,7 @@ describe('configuration', () => {
       policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
       port: 3000,
       host: '127.0.0.1',
-      dataDir: './.data',
+      store: { kind: 'dynalite', dataDir: './.data' },
       token: DEV_TOKEN,
       tokenIsDefault: true,
     });
@@ -28,6 +28,19 @@ describe('configuration', () => {
     });
     expect(() => readPersistence({ PERSISTENCE: 'couchbase' })).toThrow(/COUCHBASE_SECRET_ARN/);
     expect(() => readPersistence({ PERSISTENCE: 'mongodb' })).toThrow(/PERSISTENCE/);
+  });
+
+  it('runs the local pipeline on Couchbase when COUCHBASE_CONNSTR is set, and says what else it needs', () => {
+    const couchbase = {
+      COUCHBASE_CONNSTR: 'couchbase://127.0.0.1',
+      COUCHBASE_USERNAME: 'u',
+      COUCHBASE_PASSWORD: 'p',
+    };
+    expect(() => readLocalConfig(couchbase)).toThrow(/COUCHBASE_BUCKET/);
+    expect(readLocalConfig({ ...couchbase, COUCHBASE_BUCKET: 'agents' }).store).toEqual({
+      kind: 'couchbase',
+      settings: { connectionString: 'couchbase://127.0.0.1', username: 'u', password: 'p', bucket: 'agents' },
+    });
   });
 
   it('uses a 60 s minimum TTL in AWS, the scheduler precision', () => {

@@ -1,0 +1,218 @@
+/**
+ * Per store, on its local server: heartbeats/s through the ingest handler (in-process, no-op
+ * scheduler, so the store is what is measured), KV operations per accepted heartbeat (target:
+ * 1 read + 1 conditional write), and the raw SDK get+replace rate on the same server, so the
+ * adapter's and handler's overhead is a ratio. Each phase is time-boxed; the whole run takes a
+ * few seconds per store. Prints nothing itself: `storeRates()` returns the figures.
+ */
+import { performance } from 'node:perf_hooks';
+import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Collection } from 'couchbase';
+import { CouchbaseAgentStore, agentKey } from '../functions/adapters/couchbase/agent-store.js';
+import { createCouchbaseConnector } from '../functions/adapters/couchbase/connection.js';
+import { DynamoDbAgentStore, createDocumentClient } from '../functions/adapters/dynamodb/agent-store.js';
+import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
+import { systemClock } from '../functions/adapters/system-clock.js';
+import type { AgentRecord, AgentState, StoredAgent } from '../functions/core/agent.js';
+import { VersionConflictError } from '../functions/core/errors.js';
+import type { AgentPage, AgentStore, ExpiryScheduler } from '../functions/core/ports.js';
+import { makeIngestHandler } from '../functions/handlers/ingest.js';
+import type { Log } from '../functions/handlers/log.js';
+import { noMetrics } from '../functions/handlers/metrics.js';
+import { makeBearerAuth } from '../functions/http/auth.js';
+import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
+import { TOKEN, heartbeatEvent } from '../test/support/api-events.js';
+import { startCouchbaseMock } from '../test/support/couchbase-mock.js';
+
+const AGENTS = 200;
+const CONCURRENCY = 16;
+const PHASE_MS = 2_000;
+
+const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const noScheduler: ExpiryScheduler = { upsert: async () => undefined, delete: async () => undefined };
+
+/** Counts what the core asks of the store: reads, conditional writes, and writes that lost a race. */
+class CountingStore implements AgentStore {
+  reads = 0;
+  conditionalWrites = 0;
+  conflicts = 0;
+
+  constructor(private readonly inner: AgentStore) {}
+
+  reset(): void {
+    this.reads = this.conditionalWrites = this.conflicts = 0;
+  }
+
+  get(agentId: string): Promise<StoredAgent | undefined> {
+    this.reads++;
+    return this.inner.get(agentId);
+  }
+
+  create(record: AgentRecord): Promise<StoredAgent> {
+    return this.#write(() => this.inner.create(record));
+  }
+
+  replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent> {
+    return this.#write(() => this.inner.replace(record, expectedVersion));
+  }
+
+  listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+    return this.inner.listByState(state, page);
+  }
+
+  async #write(write: () => Promise<StoredAgent>): Promise<StoredAgent> {
+    this.conditionalWrites++;
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof VersionConflictError) this.conflicts++;
+      throw error;
+    }
+  }
+}
+
+/** Runs `op` from CONCURRENCY workers until PHASE_MS has passed; returns completed calls and seconds. */
+async function timeBoxed(
+  op: (i: number) => Promise<boolean>,
+): Promise<{ ok: number; failed: number; seconds: number }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const started = performance.now();
+  const deadline = started + PHASE_MS;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        if (await op(next++)) ok++;
+        else failed++;
+      }
+    }),
+  );
+  return { ok, failed, seconds: (performance.now() - started) / 1000 };
+}
+
+async function handlerRate(inner: AgentStore) {
+  const store = new CountingStore(inner);
+  const ingest = makeIngestHandler({
+    core: { store, scheduler: noScheduler, clock: systemClock },
+    policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
+    authenticate: makeBearerAuth([TOKEN]),
+    log: quiet,
+    metrics: noMetrics,
+  });
+  let firstFailure: string | undefined;
+  const send = async (i: number) => {
+    const response = await ingest(
+      heartbeatEvent({ agentId: `bench-${i % AGENTS}`, checks: [{ name: 'disk', status: 'pass' }] }),
+    );
+    if (response.statusCode === 200) return true;
+    firstFailure ??= `${response.statusCode} ${String(response.body)}`;
+    return false;
+  };
+  // The first heartbeat of each agent creates its record; measure the steady state after that.
+  for (let i = 0; i < AGENTS; i++) await send(i);
+  store.reset();
+  const run = await timeBoxed(send);
+  return {
+    heartbeats: run.ok,
+    failures: run.failed,
+    seconds: round(run.seconds),
+    heartbeatsPerSecond: Math.round(run.ok / run.seconds),
+    kvPerAcceptedHeartbeat: {
+      reads: round(store.reads / Math.max(1, run.ok)),
+      conditionalWrites: round(store.conditionalWrites / Math.max(1, run.ok)),
+      lostRaces: store.conflicts,
+    },
+    ...(firstFailure === undefined ? {} : { firstFailure }),
+  };
+}
+
+/** Raw SDK: read one agent's item, write it back conditionally on what was read. */
+async function rawDynamoRate(client: DynamoDBClient, tableName: string) {
+  const documents = createDocumentClient(client);
+  return timeBoxed(async (i) => {
+    const Key = { agentId: `bench-${i % AGENTS}` };
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: tableName, Key, ConsistentRead: true }),
+    );
+    const version = Item?.['version'];
+    if (Item === undefined || typeof version !== 'number') return false;
+    try {
+      await documents.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { ...Item, version: version + 1 },
+          ConditionExpression: '#version = :expected',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':expected': version },
+        }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Raw SDK: `get` then `replace` with the CAS just read. */
+async function rawCouchbaseRate(collection: Collection) {
+  return timeBoxed(async (i) => {
+    const key = agentKey(`bench-${i % AGENTS}`);
+    const read = await collection.get(key);
+    try {
+      await collection.replace(key, read.content, { cas: read.cas });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function summary(handler: Awaited<ReturnType<typeof handlerRate>>, raw: { ok: number; seconds: number }) {
+  const rawPairsPerSecond = Math.round(raw.ok / raw.seconds);
+  return {
+    ingestHandler: handler,
+    rawSdkGetReplace: { pairs: raw.ok, seconds: round(raw.seconds), pairsPerSecond: rawPairsPerSecond },
+    // How many times the raw get+replace rate exceeds the handler's heartbeat rate.
+    rawToHandlerRatio: round(rawPairsPerSecond / Math.max(1, handler.heartbeatsPerSecond)),
+  };
+}
+
+async function dynamodbOnDynalite() {
+  const dynalite = await startDynalite({});
+  const client = createLocalDynamoClient(dynalite.endpoint);
+  try {
+    await ensureAgentTable(client, 'agents');
+    const handler = await handlerRate(
+      new DynamoDbAgentStore(createDocumentClient(client), { tableName: 'agents' }),
+    );
+    return summary(handler, await rawDynamoRate(client, 'agents'));
+  } finally {
+    client.destroy();
+    await dynalite.close();
+  }
+}
+
+async function couchbaseOnCouchbaseMock() {
+  const mock = await startCouchbaseMock({ bucket: 'bench' });
+  const connector = createCouchbaseConnector(mock);
+  try {
+    const handler = await handlerRate(new CouchbaseAgentStore(connector));
+    return summary(handler, await rawCouchbaseRate(await connector.collection()));
+  } finally {
+    await connector.close();
+    await mock.stop();
+  }
+}
+
+/** One store after the other (they would compete for the two cores otherwise). */
+export async function storeRates(): Promise<Record<string, unknown>> {
+  return {
+    setup: { agents: AGENTS, concurrency: CONCURRENCY, phaseSeconds: PHASE_MS / 1000, scheduler: 'no-op' },
+    dynamodbAdapterOnDynalite: await dynamodbOnDynalite(),
+    couchbaseAdapterOnCouchbaseMock: await couchbaseOnCouchbaseMock(),
+  };
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;

@@ -1,0 +1,60 @@
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateScheduleGroupCommand } from '@aws-sdk/client-scheduler';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
+import { createMockBucket } from '../support/couchbase-mock.js';
+import { motoSchedulerClient } from '../support/moto.js';
+
+// The Lambda entry points with PERSISTENCE=couchbase: connection settings from a Secrets Manager
+// secret (moto), the store on CouchbaseMock, schedules on moto. Nothing can reach AWS.
+const group = 'heartbeat-entrypoints-couchbase';
+
+beforeAll(async () => {
+  const moto = inject('motoEndpoint');
+  const bucket = await createMockBucket(inject('couchbaseMock').httpPort, 'lambda-entrypoints');
+  await motoSchedulerClient(moto).send(new CreateScheduleGroupCommand({ Name: group }));
+  const secrets = new SecretsManagerClient({
+    endpoint: moto,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  const create = (name: string, value: unknown) =>
+    secrets.send(
+      new CreateSecretCommand({ Name: `${name}-${Date.now()}`, SecretString: JSON.stringify(value) }),
+    );
+  const couchbaseSecret = await create('couchbase', {
+    connectionString: bucket.connectionString,
+    username: bucket.username,
+    password: bucket.password,
+    bucket: bucket.bucket,
+  });
+  const tokenSecret = await create('tokens', { current: TOKEN });
+  secrets.destroy();
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_ENDPOINT_URL_SCHEDULER: moto,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: moto,
+    PERSISTENCE: 'couchbase',
+    COUCHBASE_SECRET_ARN: couchbaseSecret.ARN,
+    SCHEDULE_GROUP: group,
+    EXPIRY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:expiry',
+    SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler-invoke-expiry',
+    EXPIRY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:expiry-dlq',
+    HEARTBEAT_TOKENS_SECRET_ARN: tokenSecret.ARN,
+  });
+});
+
+describe('Lambda entry points on Couchbase', () => {
+  it('ingest stores the agent in Couchbase and read returns it', async () => {
+    const ingest = (await import('../../functions/entrypoints/ingest.js')).handler;
+    const read = (await import('../../functions/entrypoints/read.js')).handler;
+
+    const response = await ingest(heartbeatEvent({ agentId: 'cb-lambda', ttlSeconds: 600 }));
+    expect(response.statusCode).toBe(200);
+    const agent = await read(apiEvent({ method: 'GET', path: '/v1/agents/cb-lambda' }));
+    expect(agent.statusCode).toBe(200);
+    expect(JSON.parse(agent.body)).toMatchObject({ agentId: 'cb-lambda', state: 'alive', ttlSeconds: 600 });
+  });
+});
