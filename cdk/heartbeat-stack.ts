@@ -1,0 +1,199 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { HeartbeatApi } from './api.js';
+import type { ServiceConfig } from './config.js';
+import { HeartbeatFunction } from './heartbeat-function.js';
+import { Monitoring } from './monitoring.js';
+import { acknowledge } from './nag.js';
+import { CouchbasePersistence, DynamoDbPersistence, type Persistence } from './persistence.js';
+import { ExpiryScheduling } from './scheduling.js';
+
+export interface HeartbeatStackProps extends StackProps {
+  config: ServiceConfig;
+}
+
+/**
+ * The whole service: HTTP API -> ingest/read functions; one EventBridge Scheduler schedule per
+ * agent in a group of its own, firing the expiry function; the store (DynamoDB table or an
+ * existing Couchbase cluster); the agents' token secret; alarms, dashboard and saved queries.
+ *
+ * Environment-agnostic unless `env` is given: no lookups, so `cdk synth` needs no credentials.
+ */
+export class HeartbeatStack extends Stack {
+  readonly persistence: Persistence;
+  readonly ingest: HeartbeatFunction;
+  readonly read: HeartbeatFunction;
+  readonly expiry: HeartbeatFunction;
+  readonly tokenSecret: secretsmanager.Secret;
+  readonly scheduling: ExpiryScheduling;
+  readonly api: HeartbeatApi;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: HeartbeatStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.persistence =
+      config.persistence.kind === 'dynamodb'
+        ? new DynamoDbPersistence(this, 'Store')
+        : new CouchbasePersistence(this, 'Store', config.persistence);
+
+    const common = {
+      logRetention: config.logRetention,
+      store: this.persistence.kind,
+      placement: this.persistence.placement,
+    };
+
+    this.ingest = new HeartbeatFunction(this, 'Ingest', {
+      ...common,
+      entry: 'ingest',
+      description: 'POST /v1/heartbeats: records a heartbeat and (re-)arms the agent expiry schedule',
+      // Above the worst case of the retry budgets, so the function answers 503 itself rather than
+      // being cut off: a scheduler write retries throttling for up to ~1.5 s of backoff per call,
+      // an upsert may take a few Update/Create steps, a lost race re-reads and writes again, and a
+      // failed store write restores the previous schedule; the SDK's own store retries come on
+      // top. Still well under the HTTP API's 30 s integration timeout.
+      timeout: Duration.seconds(20),
+    });
+
+    this.read = new HeartbeatFunction(this, 'Read', {
+      ...common,
+      entry: 'read',
+      description:
+        'GET /v1/agents/{agentId} and /v1/agents?state=: reads agent records; problem+json 404 for other paths',
+    });
+
+    this.expiry = new HeartbeatFunction(this, 'Expiry', {
+      ...common,
+      entry: 'expiry',
+      description: 'Invoked by EventBridge Scheduler at an agent deadline: expires the agent or re-arms',
+      // It re-arms schedules that target itself, so it must know its own ARN.
+      nameFromPath: true,
+      // Not user-facing, and Scheduler retries a failed invocation: room for the same store and
+      // scheduler retry budgets as ingest, with margin.
+      timeout: Duration.seconds(30),
+    });
+
+    this.persistence.bind(this.ingest, 'readWrite');
+    this.persistence.bind(this.expiry, 'readWrite');
+    this.persistence.bind(this.read, 'read');
+
+    this.scheduling = new ExpiryScheduling(this, 'Scheduling', {
+      target: this.expiry,
+      targetArn: this.expiry.arnFromName,
+    });
+    this.scheduling.grantScheduleWrites(this.ingest);
+    this.scheduling.grantScheduleWrites(this.expiry);
+
+    // The agents' bearer token(s): generated here, so no value is ever in the template. JSON
+    // {"current": "..."}; to rotate, an operator writes {"current": "<new>", "previous": "<old>"},
+    // moves the agents over, then drops "previous". The functions read it once per cold start.
+    this.tokenSecret = new secretsmanager.Secret(this, 'AgentTokens', {
+      description:
+        'Bearer tokens heartbeat agents present: {"current": "...", "previous": "..."} (previous optional)',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({}),
+        generateStringKey: 'current',
+        passwordLength: 48,
+        // Goes into an HTTP header and shell configs: letters and digits only (48 of them: ~285 bits).
+        excludePunctuation: true,
+      },
+    });
+    acknowledge(
+      this.tokenSecret,
+      'AwsSolutions-SMG4',
+      'The token is configured on every agent, so rotation is an operator procedure (write "previous", move the agents, drop it) rather than a rotation Lambda that would lock agents out unannounced.',
+    );
+    const tokens = { arn: this.tokenSecret.secretArn, policyResources: [this.tokenSecret.secretArn] };
+    this.ingest.readSecret('HEARTBEAT_TOKENS_SECRET_ARN', tokens);
+    this.read.readSecret('HEARTBEAT_TOKENS_SECRET_ARN', tokens);
+
+    this.ingest.setEnvironment('HEARTBEAT_TTL_SECONDS', String(config.heartbeat.ttlSeconds));
+    this.ingest.setEnvironment('HEARTBEAT_INTERVAL_SECONDS', String(config.heartbeat.intervalSeconds));
+    this.ingest.setEnvironment('MIN_TTL_SECONDS', String(config.heartbeat.minTtlSeconds));
+
+    this.api = new HeartbeatApi(this, 'Api', {
+      ingest: this.ingest,
+      read: this.read,
+      throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
+      logRetention: config.logRetention,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      api: this.api,
+      ingest: this.ingest,
+      read: this.read,
+      expiry: this.expiry,
+      scheduling: this.scheduling,
+      alarms: config.alarms,
+    });
+
+    this.outputs();
+  }
+
+  private outputs(): void {
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('ApiUrl', this.api.url, 'Base URL of the API: agents POST to <ApiUrl>v1/heartbeats');
+    output('HeartbeatUrl', `${this.api.url}v1/heartbeats`, 'Where agents POST their heartbeats');
+    output(
+      'TokenSecretArn',
+      this.tokenSecret.secretArn,
+      "Secret holding the agents' bearer token (JSON: current, previous)",
+    );
+    output(
+      'TokenSecretCommand',
+      `aws secretsmanager get-secret-value --secret-id ${this.tokenSecret.secretArn} --query SecretString --output text`,
+      'Prints the token JSON; agents send "Authorization: Bearer <current>"',
+    );
+    output(
+      'ScheduleGroupName',
+      this.scheduling.group.scheduleGroupName,
+      'EventBridge Scheduler group holding one schedule per alive agent',
+    );
+    output(
+      'ExpiryDeadLetterQueueUrl',
+      this.scheduling.deadLetterQueue.queueUrl,
+      'Expiry firings Scheduler could not deliver',
+    );
+    output(
+      'ExpiryFunctionName',
+      this.expiry.function.functionName,
+      'The expiry function; its log group has the "agent expired" lines',
+    );
+    output(
+      'ExpiryLogGroupName',
+      this.expiry.logGroup.logGroupName,
+      'Log group with one "agent expired" line per expiry',
+    );
+    output(
+      'IngestLogGroupName',
+      this.ingest.logGroup.logGroupName,
+      'Log group with "agent recovered" lines and ingest errors',
+    );
+    output('AccessLogGroupName', this.api.accessLogs.logGroupName, 'API access log (JSON per request)');
+    output(
+      'DashboardUrl',
+      `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+      'On-call dashboard',
+    );
+    if (this.persistence instanceof DynamoDbPersistence) {
+      output(
+        'AgentTableName',
+        this.persistence.table.tableName,
+        'DynamoDB table of agent records (retained on stack deletion)',
+      );
+    }
+    if (this.persistence instanceof CouchbasePersistence && this.persistence.securityGroup !== undefined) {
+      output(
+        'FunctionsSecurityGroupId',
+        this.persistence.securityGroup.securityGroupId,
+        'Allow this security group into the Couchbase cluster (KV port 11210, or 11207 with TLS)',
+      );
+    }
+    if (this.monitoring.topic !== undefined) {
+      output('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic the alarms notify');
+    }
+  }
+}

@@ -1,0 +1,357 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { type HeartbeatApi, ROUTES } from './api.js';
+import type { ServiceConfig } from './config.js';
+import { FUNCTION_DEFAULTS, type HeartbeatFunction } from './heartbeat-function.js';
+import type { ExpiryScheduling } from './scheduling.js';
+
+/** The functions' CloudWatch EMF namespace and dimension (Powertools: namespace + `service`). */
+export const METRICS_NAMESPACE = FUNCTION_DEFAULTS.environment.POWERTOOLS_METRICS_NAMESPACE;
+export const METRICS_DIMENSIONS = { service: FUNCTION_DEFAULTS.environment.POWERTOOLS_SERVICE_NAME };
+
+/** Counts the functions emit (all unit Count). */
+export const SERVICE_METRICS = [
+  'Heartbeats',
+  'AgentsExpired',
+  'AgentsRecovered',
+  'ScheduleWrites',
+  'SchedulerThrottles',
+  'ExpiryInvocations',
+] as const;
+export type ServiceMetric = (typeof SERVICE_METRICS)[number];
+
+/** Log lines on-call looks for; the functions must write exactly these `message`s. */
+export const LOG_MESSAGES = {
+  expired: 'agent expired',
+  recovered: 'agent recovered',
+  backendUnavailable: 'backend unavailable',
+  unhandled: 'unhandled error',
+} as const;
+
+export interface MonitoringProps {
+  api: HeartbeatApi;
+  ingest: HeartbeatFunction;
+  read: HeartbeatFunction;
+  expiry: HeartbeatFunction;
+  scheduling: ExpiryScheduling;
+  alarms: ServiceConfig['alarms'];
+}
+
+/**
+ * What on-call gets: alarms (to an SNS topic when one is configured), a dashboard, and saved Logs
+ * Insights queries. An alarm here means "look now"; the dashboard says where.
+ */
+export class Monitoring extends Construct {
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly dlqNotEmpty: cloudwatch.Alarm;
+  readonly ingest5xxRate: cloudwatch.Alarm;
+  readonly expirySpike: cloudwatch.Alarm;
+  readonly functionErrors: Record<'ingest' | 'read' | 'expiry', cloudwatch.Alarm>;
+  readonly topic: sns.ITopic | undefined;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly queries: Record<
+    'expired' | 'recoveries' | 'ingestErrorsByStatus' | 'ingestErrorLines',
+    logs.QueryDefinition
+  >;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const { api, ingest, read, expiry, scheduling } = props;
+    const functions = { ingest, read, expiry };
+
+    // --- metrics -------------------------------------------------------------------------------
+    // The ingest route's requests and 5xx, counted from the access log: what agents saw,
+    // including API Gateway's own 5xx (a throttled or timed-out function), per route, without
+    // paying for the stage's detailed metrics.
+    const ingestRequests = this.accessLogCount(
+      'IngestRequests',
+      api,
+      logs.FilterPattern.stringValue('$.routeKey', '=', ROUTES.heartbeats),
+    );
+    const ingest5xx = this.accessLogCount(
+      'Ingest5xx',
+      api,
+      logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.routeKey', '=', ROUTES.heartbeats),
+        logs.FilterPattern.stringValue('$.status', '=', '5*'),
+      ),
+    );
+    const ingest5xxRate = new cloudwatch.MathExpression({
+      // Below 10 requests in 5 minutes a single failure is noise, not a rate.
+      expression: 'IF(requests >= 10, 100 * errors / requests, 0)',
+      usingMetrics: {
+        requests: ingestRequests.with({ period: Duration.minutes(5) }),
+        errors: ingest5xx.with({ period: Duration.minutes(5) }),
+      },
+      period: Duration.minutes(5),
+      label: 'ingest 5xx (% of requests)',
+    });
+
+    // --- alarms --------------------------------------------------------------------------------
+    this.dlqNotEmpty = this.alarm('ExpiryDlqNotEmpty', {
+      alarmDescription:
+        'An expiry firing could not be delivered to the expiry function and is waiting in the dead-letter queue: an agent may not have been declared expired. Read the message (agentId, armedFor), fix the cause, then redrive.',
+      metric: scheduling.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    this.ingest5xxRate = this.alarm('Ingest5xxRate', {
+      alarmDescription: `More than ${props.alarms.ingest5xxRatePercent}% of heartbeats were answered 5xx over 5 minutes: agents are not being recorded. See the "ingest errors by status" query and the ingest function's logs.`,
+      metric: ingest5xxRate,
+      threshold: props.alarms.ingest5xxRatePercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    this.functionErrors = {
+      ingest: this.functionErrorAlarm('IngestErrors', ingest),
+      read: this.functionErrorAlarm('ReadErrors', read),
+      expiry: this.functionErrorAlarm('ExpiryErrors', expiry),
+    };
+
+    this.expirySpike = this.alarm('ExpirySpike', {
+      alarmDescription: `More than ${props.alarms.expirySpikeThreshold} agents expired within 5 minutes. Many at once usually means the pipeline (network, API, ingest, store), not the fleet: check ingest errors and the API before paging server owners.`,
+      metric: this.serviceMetric('AgentsExpired', Duration.minutes(5)),
+      threshold: props.alarms.expirySpikeThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    this.topic = this.alarmTopic(props.alarms);
+    if (this.topic !== undefined) {
+      const action = new SnsAction(this.topic);
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
+    // --- saved queries -------------------------------------------------------------------------
+    const folder = Stack.of(this).stackName;
+    this.queries = {
+      expired: new logs.QueryDefinition(this, 'ExpiredQuery', {
+        queryDefinitionName: `${folder}/agents expired in the last 24 h`,
+        logGroups: [expiry.logGroup],
+        queryString: new logs.QueryString({
+          fields: [
+            '@timestamp',
+            'agentId',
+            'expiredAt',
+            'detectedAt',
+            'lateBySeconds',
+            'lastSeen',
+            'ttlSeconds',
+            'bootId',
+            'failingChecks',
+            'labels',
+          ],
+          filterStatements: [`message = "${LOG_MESSAGES.expired}"`],
+          sort: '@timestamp desc',
+          limit: 10000,
+        }),
+      }),
+      recoveries: new logs.QueryDefinition(this, 'RecoveriesQuery', {
+        queryDefinitionName: `${folder}/recoveries`,
+        logGroups: [ingest.logGroup],
+        queryString: new logs.QueryString({
+          fields: ['@timestamp', 'agentId', 'from', 'expiredAt', 'lastSeen', 'bootId'],
+          filterStatements: [`message = "${LOG_MESSAGES.recovered}"`],
+          sort: '@timestamp desc',
+          limit: 10000,
+        }),
+      }),
+      ingestErrorsByStatus: new logs.QueryDefinition(this, 'IngestErrorsByStatusQuery', {
+        queryDefinitionName: `${folder}/ingest errors by status`,
+        logGroups: [api.accessLogs],
+        queryString: new logs.QueryString({
+          filterStatements: [`routeKey = "${ROUTES.heartbeats}"`, 'status like /^[45]/'],
+          statsStatements: ['count(*) as requests by status'],
+          sort: 'requests desc',
+        }),
+      }),
+      ingestErrorLines: new logs.QueryDefinition(this, 'IngestErrorLinesQuery', {
+        queryDefinitionName: `${folder}/ingest backend and unhandled errors`,
+        logGroups: [ingest.logGroup],
+        queryString: new logs.QueryString({
+          fields: ['@timestamp', 'level', 'message', '@message'],
+          filterStatements: [
+            `message in ["${LOG_MESSAGES.backendUnavailable}", "${LOG_MESSAGES.unhandled}"]`,
+          ],
+          sort: '@timestamp desc',
+          limit: 1000,
+        }),
+      }),
+    };
+
+    // --- dashboard -----------------------------------------------------------------------------
+    const perMinute = (metric: ServiceMetric, label: string) =>
+      this.serviceMetric(metric, Duration.minutes(1), label);
+    const graph = (
+      title: string,
+      left: cloudwatch.IMetric[],
+      extra: Partial<cloudwatch.GraphWidgetProps> = {},
+    ) => new cloudwatch.GraphWidget({ title, left, width: 6, height: 6, ...extra });
+    const minute = { period: Duration.minutes(1) };
+    const fnList = Object.entries(functions);
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(3),
+      widgets: [
+        [
+          graph('Heartbeats / min', [perMinute('Heartbeats', 'heartbeats')]),
+          graph('Expiries / min', [perMinute('AgentsExpired', 'agents expired')]),
+          graph('Recoveries / min', [perMinute('AgentsRecovered', 'agents recovered')]),
+          graph('Schedule writes / min', [
+            perMinute('ScheduleWrites', 'schedule writes'),
+            perMinute('ExpiryInvocations', 'expiry invocations'),
+          ]),
+        ],
+        [
+          graph(
+            'API 4xx / 5xx / min',
+            [
+              api.httpApi.metricClientError({ ...minute, label: '4xx' }),
+              api.httpApi.metricServerError({ ...minute, label: '5xx' }),
+            ],
+            { right: [api.httpApi.metricCount({ ...minute, label: 'requests' })] },
+          ),
+          graph('Ingest 5xx rate (%)', [ingest5xxRate], {
+            leftAnnotations: [{ value: props.alarms.ingest5xxRatePercent, label: 'alarm' }],
+          }),
+          graph('Scheduler throttles / min', [
+            perMinute('SchedulerThrottles', 'API throttles seen by ingest/expiry'),
+            scheduling.group.metricThrottled({ ...minute, label: 'invocations throttled (quota)' }),
+            scheduling.group.metricTargetThrottled({ ...minute, label: 'expiry function throttled' }),
+          ]),
+          graph(
+            'Expiry DLQ depth',
+            [
+              scheduling.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                ...minute,
+                label: 'messages',
+              }),
+            ],
+            { leftAnnotations: [{ value: 0, label: 'alarm above' }] },
+          ),
+        ],
+        [
+          graph(
+            'Function errors / min',
+            fnList.map(([name, fn]) => fn.function.metricErrors({ ...minute, label: name })),
+          ),
+          graph(
+            'Function duration p50 (ms)',
+            fnList.map(([name, fn]) =>
+              fn.function.metricDuration({ ...minute, statistic: 'p50', label: name }),
+            ),
+          ),
+          graph(
+            'Function duration p99 (ms)',
+            fnList.map(([name, fn]) =>
+              fn.function.metricDuration({ ...minute, statistic: 'p99', label: name }),
+            ),
+          ),
+          graph(
+            'Function throttles / min',
+            fnList.map(([name, fn]) => fn.function.metricThrottles({ ...minute, label: name })),
+          ),
+        ],
+        [
+          new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 6, height: 6 }),
+          new cloudwatch.LogQueryWidget({
+            title: 'Latest expiries',
+            logGroupNames: [expiry.logGroup.logGroupName],
+            queryLines: [
+              'fields @timestamp, agentId, expiredAt, lateBySeconds, bootId, failingChecks',
+              `filter message = "${LOG_MESSAGES.expired}"`,
+              'sort @timestamp desc',
+              'limit 50',
+            ],
+            width: 18,
+            height: 6,
+          }),
+        ],
+      ],
+    });
+  }
+
+  /** One of the functions' EMF counts (namespace HeartbeatService, dimension service=heartbeat). */
+  serviceMetric(metricName: ServiceMetric, period: Duration, label?: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: METRICS_DIMENSIONS,
+      statistic: cloudwatch.Stats.SUM,
+      period,
+      ...(label === undefined ? {} : { label }),
+    });
+  }
+
+  private accessLogCount(
+    metricName: string,
+    api: HeartbeatApi,
+    filterPattern: logs.IFilterPattern,
+  ): cloudwatch.Metric {
+    const filter = new logs.MetricFilter(this, `${metricName}Filter`, {
+      logGroup: api.accessLogs,
+      metricNamespace: METRICS_NAMESPACE,
+      metricName,
+      filterPattern,
+      metricValue: '1',
+      // 0 for access-log lines that do not match, so the rate has a denominator in quiet minutes.
+      defaultValue: 0,
+    });
+    return filter.metric({ statistic: cloudwatch.Stats.SUM, period: Duration.minutes(1) });
+  }
+
+  private alarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      // No data means nothing happened (no messages, no requests, no expiries): not an alarm.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  private functionErrorAlarm(id: string, fn: HeartbeatFunction): cloudwatch.Alarm {
+    return this.alarm(id, {
+      alarmDescription: `The ${fn.node.id} function failed invocations (crash, timeout or failed start) in the last 5 minutes; handled errors are answered, not counted here. See its log group.`,
+      metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+  }
+
+  private alarmTopic(alarms: ServiceConfig['alarms']): sns.ITopic | undefined {
+    if (alarms.topicArn !== undefined) {
+      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', alarms.topicArn);
+      if (alarms.email !== undefined) topic.addSubscription(new EmailSubscription(alarms.email));
+      return topic;
+    }
+    if (alarms.email === undefined) return undefined;
+    // CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key: a customer
+    // managed key that lets CloudWatch use it.
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the heartbeat service alarm topic',
+      enableKeyRotation: true,
+    });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true });
+    topic.addSubscription(new EmailSubscription(alarms.email));
+    return topic;
+  }
+}

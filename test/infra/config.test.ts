@@ -1,0 +1,196 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { readServiceConfig } from '../../cdk/config.js';
+import { secretReference } from '../../cdk/persistence.js';
+import { propertiesOf, roleStatements, synth } from './synth.js';
+
+const read = (context: Record<string, unknown>) => readServiceConfig((key) => context[key]);
+
+describe('context', () => {
+  it('defaults to DynamoDB, TTL 90 s, interval 30 s, 30-day logs, no alarm topic', () => {
+    expect(read({})).toEqual({
+      stackName: 'HeartbeatService',
+      persistence: { kind: 'dynamodb' },
+      heartbeat: { ttlSeconds: 90, intervalSeconds: 30, minTtlSeconds: 60 },
+      api: { throttleRateLimit: 1000, throttleBurstLimit: 2000 },
+      logRetention: 30,
+      alarms: { email: undefined, topicArn: undefined, expirySpikeThreshold: 50, ingest5xxRatePercent: 1 },
+    });
+  });
+
+  it('reads `-c` strings and cdk.json values alike', () => {
+    const config = read({
+      persistence: 'couchbase',
+      couchbaseSecret: 'heartbeat/couchbase',
+      vpcId: 'vpc-0123abcd',
+      subnetIds: 'subnet-0123abcd, subnet-4567cdef',
+      securityGroupIds: ['sg-0123abcd'],
+      ttlSeconds: '300',
+      intervalSeconds: 60,
+    });
+    expect(config.persistence).toEqual({
+      kind: 'couchbase',
+      secret: 'heartbeat/couchbase',
+      secretKmsKeyArn: undefined,
+      vpc: {
+        vpcId: 'vpc-0123abcd',
+        availabilityZones: [],
+        subnetIds: ['subnet-0123abcd', 'subnet-4567cdef'],
+        securityGroupIds: ['sg-0123abcd'],
+      },
+    });
+    expect(config.heartbeat).toEqual({ ttlSeconds: 300, intervalSeconds: 60, minTtlSeconds: 60 });
+  });
+
+  it.each([
+    [{ persistence: 'mongo' }, 'persistence'],
+    [{ persistence: 'couchbase' }, 'couchbaseSecret: persistence=couchbase needs'],
+    [
+      { persistence: 'couchbase', couchbaseSecret: 's', subnetIds: 'subnet-0123abcd' },
+      'vpcId: is required with subnetIds',
+    ],
+    [
+      { persistence: 'couchbase', couchbaseSecret: 's', securityGroupIds: 'sg-0123abcd' },
+      'securityGroupIds: needs subnetIds',
+    ],
+    [
+      { persistence: 'couchbase', couchbaseSecret: 's', vpcId: 'vpc-1', subnetIds: 'subnet-0123abcd' },
+      'vpcId: must look like vpc-',
+    ],
+    [
+      {
+        persistence: 'couchbase',
+        couchbaseSecret: 's',
+        vpcId: 'vpc-0123abcd',
+        subnetIds: 'subnet-0123abcd,x',
+      },
+      'subnetIds.1',
+    ],
+    [{ couchbaseSecret: 's' }, 'couchbaseSecret: is only used with persistence=couchbase'],
+    [{ ttlSeconds: '30' }, 'ttlSeconds'],
+    [{ ttlSeconds: 90, intervalSeconds: 120 }, 'intervalSeconds: must not exceed ttlSeconds'],
+    [{ logRetentionDays: 10 }, "logRetentionDays: must be one of CloudWatch Logs' retention periods"],
+    [{ alarmEmail: 'not-an-address' }, 'alarmEmail'],
+    [{ apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 }, 'apiThrottleBurstLimit'],
+  ])('rejects %j, naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+});
+
+describe('Couchbase secret reference', () => {
+  const stack = new Stack(new App(), 'S');
+  const rendered = (value: string) => stack.resolve(value) as unknown;
+
+  it('a name becomes a partial ARN; the policy allows the six-character suffix and nothing longer', () => {
+    const ref = secretReference(stack, 'heartbeat/couchbase');
+    const arn = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':secret:heartbeat/couchbase',
+        ],
+      ],
+    };
+    expect(rendered(ref.arn)).toEqual(arn);
+    expect(ref.policyResources.map(rendered)).toEqual([
+      {
+        'Fn::Join': [
+          '',
+          [...(arn['Fn::Join'][1] as unknown[]).slice(0, -1), ':secret:heartbeat/couchbase-??????'],
+        ],
+      },
+    ]);
+  });
+
+  it('a complete ARN is used as is', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:heartbeat/couchbase-AbC123';
+    expect(secretReference(stack, arn)).toEqual({ arn, policyResources: [arn] });
+  });
+
+  it('a partial ARN gets the suffix in the policy', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:couchbase';
+    expect(secretReference(stack, arn)).toEqual({ arn, policyResources: [`${arn}-??????`] });
+  });
+});
+
+describe('variants (template only, no bundling)', () => {
+  it('Couchbase by complete ARN with a KMS key and no VPC: exact secret, decrypt only via Secrets Manager', () => {
+    const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:heartbeat/couchbase-AbC123';
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const s = synth(
+      { persistence: 'couchbase', couchbaseSecret: secretArn, couchbaseSecretKmsKeyArn: keyArn },
+      { bundle: false },
+    );
+    try {
+      expect(roleStatements(s, s.stack.expiry.role)).toEqual(
+        expect.arrayContaining([
+          { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn },
+          {
+            Effect: 'Allow',
+            Action: 'kms:Decrypt',
+            Resource: keyArn,
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+          },
+        ]),
+      );
+      for (const fn of [s.stack.ingest, s.stack.read, s.stack.expiry]) {
+        const props = propertiesOf(s, fn.function);
+        expect(props.VpcConfig).toBeUndefined();
+        expect(
+          (props.Environment as { Variables: Record<string, unknown> }).Variables.COUCHBASE_SECRET_ARN,
+        ).toBe(secretArn);
+        expect(JSON.stringify(roleStatements(s, fn.role))).not.toContain('ec2:');
+      }
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('Couchbase subnets without security groups: one group for all functions, output for the cluster rule', () => {
+    const s = synth(
+      {
+        persistence: 'couchbase',
+        couchbaseSecret: 'cb',
+        vpcId: 'vpc-0123abcd',
+        subnetIds: 'subnet-0123abcd',
+      },
+      { bundle: false },
+    );
+    try {
+      s.template.resourceCountIs('AWS::EC2::SecurityGroup', 1);
+      s.template.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: 'vpc-0123abcd' });
+      for (const fn of [s.stack.ingest, s.stack.read, s.stack.expiry]) {
+        expect(propertiesOf(s, fn.function).VpcConfig).toEqual({
+          SubnetIds: ['subnet-0123abcd'],
+          SecurityGroupIds: ['${Store/FunctionsSecurityGroup.GroupId}'],
+        });
+      }
+      expect(
+        s.render(s.template.findOutputs('FunctionsSecurityGroupId').FunctionsSecurityGroupId?.Value),
+      ).toBe('${Store/FunctionsSecurityGroup.GroupId}');
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('an existing alarm topic: alarms notify it and the stack creates none', () => {
+    const topicArn = 'arn:aws:sns:eu-west-1:123456789012:oncall';
+    const s = synth({ alarmTopicArn: topicArn, stackName: 'HeartbeatStaging' }, { bundle: false });
+    try {
+      s.template.resourceCountIs('AWS::SNS::Topic', 0);
+      for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+        expect(alarm.Properties.AlarmActions).toEqual([topicArn]);
+      }
+      // Query names are foldered under the stack name, so two stacks do not collide.
+      s.template.hasResourceProperties('AWS::Logs::QueryDefinition', { Name: 'HeartbeatStaging/recoveries' });
+    } finally {
+      s.cleanup();
+    }
+  });
+});

@@ -1,0 +1,772 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_LOG_FIELDS } from '../../cdk/api.js';
+import { DynamoDbPersistence } from '../../cdk/persistence.js';
+import { agentTableDefinition } from '../../functions/adapters/dynamodb/table.js';
+import { type Synth, acknowledgements, propertiesOf, roleStatements, synth } from './synth.js';
+
+// The default deployment (persistence=dynamodb, every other setting at its default), synthesized
+// once with real bundling, as `npm run synth` does.
+let s: Synth;
+beforeAll(() => {
+  s = synth();
+});
+afterAll(() => s?.cleanup());
+
+const ARN = 'arn:${AWS::Partition}';
+const REGION_ACCOUNT = '${AWS::Region}:${AWS::AccountId}';
+
+const tableReadWrite = {
+  Effect: 'Allow',
+  Action: [
+    'dynamodb:BatchGetItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:DescribeTable',
+    'dynamodb:GetItem',
+    'dynamodb:GetRecords',
+    'dynamodb:GetShardIterator',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+    'dynamodb:UpdateItem',
+  ],
+  Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
+};
+const tableRead = {
+  Effect: 'Allow',
+  Action: [
+    'dynamodb:BatchGetItem',
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DescribeTable',
+    'dynamodb:GetItem',
+    'dynamodb:GetRecords',
+    'dynamodb:GetShardIterator',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+  ],
+  Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
+};
+const readTokens = { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '${AgentTokens}' };
+const scheduleWrites = (group: string) => [
+  {
+    Effect: 'Allow',
+    Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+    Resource: `${ARN}:scheduler:${REGION_ACCOUNT}:schedule/${group}/*`,
+  },
+  {
+    Effect: 'Allow',
+    Action: 'iam:PassRole',
+    Resource: '${Scheduling/InvokeExpiryRole.Arn}',
+    Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+  },
+];
+const writeLogs = (fn: string) => ({
+  Effect: 'Allow',
+  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  Resource: `\${${fn}/Logs.Arn}`,
+});
+
+function env(fn: { function: Parameters<Synth['logicalId']>[0] }): Record<string, unknown> {
+  return (propertiesOf(s, fn.function).Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** A deploy-time value (`${...}` in the rendered template) as a plausible literal. */
+function placeholder(key: string, value: string): string {
+  const literal = value
+    .replaceAll('${AWS::Partition}', 'aws')
+    .replaceAll('${AWS::Region}', 'us-east-1')
+    .replaceAll('${AWS::AccountId}', '123456789012');
+  if (!literal.includes('${')) return literal;
+  return key.endsWith('_ARN')
+    ? `arn:aws:placeholder:us-east-1:123456789012:${key.toLowerCase()}`
+    : `placeholder-${key.toLowerCase()}`;
+}
+
+function agentTable() {
+  if (!(s.stack.persistence instanceof DynamoDbPersistence)) throw new Error('not in dynamodb mode');
+  return s.stack.persistence.table;
+}
+
+function expiryFunctionName(): string {
+  return propertiesOf(s, s.stack.expiry.function).FunctionName as string;
+}
+
+describe('HTTP API', () => {
+  it('routes heartbeats to ingest and agents (and unknown paths) to read, payload v2', () => {
+    const routes = s.template.findResources('AWS::ApiGatewayV2::Route');
+    const targets = Object.fromEntries(
+      Object.values(routes).map((route) => {
+        const target = s.render(route.Properties.Target) as string;
+        const integrationPath = target.replace(/^integrations\/\$\{(.+)\}$/, '$1');
+        const integration = Object.entries(s.template.findResources('AWS::ApiGatewayV2::Integration')).find(
+          ([id]) => s.render({ Ref: id }) === `\${${integrationPath}}`,
+        )?.[1];
+        return [
+          route.Properties.RouteKey as string,
+          {
+            function: s.render(integration?.Properties.IntegrationUri),
+            payload: integration?.Properties.PayloadFormatVersion,
+            type: integration?.Properties.IntegrationType,
+            auth: route.Properties.AuthorizationType,
+          },
+        ];
+      }),
+    );
+    const to = (fn: string) => ({
+      function: `\${${fn}/Function.Arn}`,
+      payload: '2.0',
+      type: 'AWS_PROXY',
+      auth: 'NONE',
+    });
+    expect(targets).toEqual({
+      'ANY /v1/heartbeats': to('Ingest'),
+      'ANY /v1/agents/{agentId}': to('Read'),
+      'ANY /v1/agents': to('Read'),
+      $default: to('Read'),
+    });
+  });
+
+  it('lets API Gateway invoke only the two API functions, from this API', () => {
+    const permissions = Object.values(s.template.findResources('AWS::Lambda::Permission')).map((p) =>
+      s.render(p.Properties),
+    );
+    const api = `${ARN}:execute-api:${REGION_ACCOUNT}:\${Api/HttpApi}`;
+    expect(permissions).toEqual(
+      expect.arrayContaining([
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: '${Ingest/Function.Arn}',
+          Principal: 'apigateway.amazonaws.com',
+          SourceArn: `${api}/*/*/v1/heartbeats`,
+        },
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: '${Read/Function.Arn}',
+          Principal: 'apigateway.amazonaws.com',
+          SourceArn: `${api}/*/*`,
+        },
+      ]),
+    );
+    for (const p of permissions as Array<{ FunctionName: string; Principal: string; SourceArn: string }>) {
+      expect(['${Ingest/Function.Arn}', '${Read/Function.Arn}']).toContain(p.FunctionName);
+      expect(p.Principal).toBe('apigateway.amazonaws.com');
+      expect(p.SourceArn.startsWith(`${api}/`)).toBe(true);
+    }
+  });
+
+  it('has one auto-deployed $default stage with throttling and JSON access logs kept 30 days', () => {
+    s.template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    const stage = propertiesOf(s, s.stack.api.stage);
+    expect(stage).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+      AccessLogSettings: { DestinationArn: '${Api/AccessLogs.Arn}' },
+    });
+    const format = JSON.parse((stage.AccessLogSettings as { Format: string }).Format) as Record<
+      string,
+      string
+    >;
+    expect(format).toEqual(ACCESS_LOG_FIELDS);
+    expect(format).toMatchObject({
+      status: '$context.status',
+      routeKey: '$context.routeKey',
+      requestId: '$context.requestId',
+    });
+    expect(propertiesOf(s, s.stack.api.accessLogs)).toEqual({ RetentionInDays: 30 });
+  });
+});
+
+describe('functions', () => {
+  it.each([
+    ['Ingest', 20],
+    ['Read', 10],
+    ['Expiry', 30],
+  ] as const)(
+    '%s runs Node.js 22 on arm64 from the ESM bundle, with its own log group (30 days)',
+    (name, timeout) => {
+      const fn = { Ingest: s.stack.ingest, Read: s.stack.read, Expiry: s.stack.expiry }[name];
+      expect(propertiesOf(s, fn.function)).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 512,
+        Timeout: timeout,
+        Role: `\${${name}/Role.Arn}`,
+        LoggingConfig: { LogGroup: `\${${name}/Logs}` },
+      });
+      expect(s.template.toJSON().Resources[s.logicalId(fn.logGroup)]).toMatchObject({
+        Properties: { RetentionInDays: 30 },
+        DeletionPolicy: 'Retain',
+      });
+    },
+  );
+
+  it('exists three times only: no function without the project construct (e.g. a log-retention helper)', () => {
+    s.template.resourceCountIs('AWS::Lambda::Function', 3);
+  });
+
+  it('gives ingest its store, scheduler, token and policy settings', () => {
+    expect(env(s.stack.ingest)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'heartbeat',
+      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+      PERSISTENCE: 'dynamodb',
+      TABLE_NAME: '${Store/Agents}',
+      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
+      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
+      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
+      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+      HEARTBEAT_TOKENS_SECRET_ARN: '${AgentTokens}',
+      HEARTBEAT_TTL_SECONDS: '90',
+      HEARTBEAT_INTERVAL_SECONDS: '30',
+      MIN_TTL_SECONDS: '60',
+    });
+  });
+
+  it('gives read only its store and the token secret', () => {
+    expect(env(s.stack.read)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'heartbeat',
+      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+      PERSISTENCE: 'dynamodb',
+      TABLE_NAME: '${Store/Agents}',
+      HEARTBEAT_TOKENS_SECRET_ARN: '${AgentTokens}',
+    });
+  });
+
+  it('gives expiry its store and scheduler settings, its own ARN included, and no token', () => {
+    expect(env(s.stack.expiry)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'heartbeat',
+      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+      PERSISTENCE: 'dynamodb',
+      TABLE_NAME: '${Store/Agents}',
+      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
+      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
+      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
+      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+    });
+  });
+
+  it('names the expiry function from its construct path, stack name included, not by hand', () => {
+    expect(expiryFunctionName()).toMatch(/^HeartbeatService-Expiry-[0-9A-F]{8}$/);
+    // The other functions keep CloudFormation-generated names.
+    expect(propertiesOf(s, s.stack.ingest.function).FunctionName).toBeUndefined();
+    expect(propertiesOf(s, s.stack.read.function).FunctionName).toBeUndefined();
+  });
+});
+
+describe('IAM: every statement', () => {
+  it('ingest: its log group, the table and its indexes, the group schedules, passing the scheduler role, the token secret', () => {
+    expect(roleStatements(s, s.stack.ingest.role)).toEqual([
+      writeLogs('Ingest'),
+      tableReadWrite,
+      ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
+      readTokens,
+    ]);
+  });
+
+  it('read: its log group, reading the table and its indexes, the token secret', () => {
+    expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), tableRead, readTokens]);
+  });
+
+  it('expiry: its log group, the table and its indexes, the group schedules, passing the scheduler role', () => {
+    expect(roleStatements(s, s.stack.expiry.role)).toEqual([
+      writeLogs('Expiry'),
+      tableReadWrite,
+      ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
+    ]);
+  });
+
+  it('function roles are assumed by Lambda only', () => {
+    for (const fn of [s.stack.ingest, s.stack.read, s.stack.expiry]) {
+      expect(propertiesOf(s, fn.role).AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+        ],
+      });
+    }
+  });
+
+  it('the scheduler role is assumed by Scheduler for this account and group, invokes only expiry, sends only to the DLQ', () => {
+    expect(propertiesOf(s, s.stack.scheduling.role).AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: {
+            StringEquals: {
+              'aws:SourceAccount': '${AWS::AccountId}',
+              'aws:SourceArn': '${Scheduling/Group.Arn}',
+            },
+          },
+        },
+      ],
+    });
+    expect(roleStatements(s, s.stack.scheduling.role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: ['${Expiry/Function.Arn}', '${Expiry/Function.Arn}:*'],
+      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '${Scheduling/DeadLetters.Arn}' },
+    ]);
+  });
+
+  it('has no other roles or policies', () => {
+    s.template.resourceCountIs('AWS::IAM::Role', 4);
+    s.template.resourceCountIs('AWS::IAM::Policy', 4);
+    s.template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+  });
+});
+
+describe('scheduling', () => {
+  it('creates the schedule group the functions write to, retained with the stack', () => {
+    const group = s.template.toJSON().Resources[s.logicalId(s.stack.scheduling.group)];
+    expect(group).toMatchObject({
+      Type: 'AWS::Scheduler::ScheduleGroup',
+      Properties: { Name: s.stack.scheduling.group.scheduleGroupName },
+      DeletionPolicy: 'Retain',
+    });
+    expect(s.stack.scheduling.group.scheduleGroupName).toMatch(
+      /^HeartbeatService-Scheduling-Group-[0-9A-F]{8}$/,
+    );
+  });
+
+  it('keeps undeliverable firings 14 days in an encrypted, TLS-only dead-letter queue', () => {
+    expect(propertiesOf(s, s.stack.scheduling.deadLetterQueue)).toEqual({
+      MessageRetentionPeriod: 1_209_600,
+      SqsManagedSseEnabled: true,
+    });
+    s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: s.logicalId(s.stack.scheduling.deadLetterQueue) }],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ],
+      },
+    });
+  });
+});
+
+describe('store (dynamodb)', () => {
+  it('matches the table the code creates locally: keys, byState keys-only index, on demand', () => {
+    const code = agentTableDefinition('agents');
+    const table = propertiesOf(s, agentTable());
+    const byName = (a: { AttributeName?: string }, b: { AttributeName?: string }) =>
+      String(a.AttributeName).localeCompare(String(b.AttributeName));
+    expect(table.KeySchema).toEqual(code.KeySchema);
+    expect([...(table.AttributeDefinitions as [])].sort(byName)).toEqual(
+      [...(code.AttributeDefinitions ?? [])].sort(byName),
+    );
+    expect(table.GlobalSecondaryIndexes).toEqual(
+      code.GlobalSecondaryIndexes?.map(({ IndexName, KeySchema, Projection }) => ({
+        IndexName,
+        KeySchema,
+        Projection,
+      })),
+    );
+    expect(table.BillingMode).toBe(code.BillingMode);
+  });
+
+  it('is encrypted, has point-in-time recovery, and survives stack deletion', () => {
+    expect(s.template.toJSON().Resources[s.logicalId(agentTable())]).toMatchObject({
+      Properties: {
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('has no Couchbase secret or VPC', () => {
+    expect(JSON.stringify(s.template.toJSON())).not.toContain('COUCHBASE');
+    expect(s.template.findResources('AWS::EC2::SecurityGroup')).toEqual({});
+  });
+});
+
+describe('agent token secret', () => {
+  it('is generated by Secrets Manager as {"current": ...}: no value in the template', () => {
+    const secret = propertiesOf(s, s.stack.tokenSecret);
+    expect(secret).toMatchObject({
+      GenerateSecretString: {
+        SecretStringTemplate: '{}',
+        GenerateStringKey: 'current',
+        PasswordLength: 48,
+        ExcludePunctuation: true,
+      },
+    });
+    expect(secret).not.toHaveProperty('SecretString');
+    s.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  it('no environment variable carries a secret value, only where to read it', () => {
+    for (const fn of [s.stack.ingest, s.stack.read, s.stack.expiry]) {
+      for (const name of Object.keys(env(fn))) {
+        expect(name).not.toMatch(/TOKEN(S)?$|PASSWORD|CONNECTION/);
+      }
+    }
+  });
+
+  it('is named in the outputs, with the command that prints it', () => {
+    s.template.hasOutput('TokenSecretArn', { Value: { Ref: s.logicalId(s.stack.tokenSecret) } });
+    expect(s.render(s.template.findOutputs('TokenSecretCommand').TokenSecretCommand?.Value)).toBe(
+      'aws secretsmanager get-secret-value --secret-id ${AgentTokens} --query SecretString --output text',
+    );
+  });
+});
+
+describe('on-call', () => {
+  const monitoring = () => s.stack.monitoring;
+
+  it('alarms when the expiry dead-letter queue holds any message', () => {
+    expect(propertiesOf(s, monitoring().dlqNotEmpty)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: '${Scheduling/DeadLetters.QueueName}' }],
+      Statistic: 'Maximum',
+      Period: 60,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+    });
+  });
+
+  it('counts ingest requests and 5xx from the access log and alarms on the 5xx rate', () => {
+    const filters = Object.values(s.template.findResources('AWS::Logs::MetricFilter')).map((f) =>
+      s.render(f.Properties),
+    );
+    expect(filters).toEqual([
+      {
+        LogGroupName: '${Api/AccessLogs}',
+        FilterPattern: '{ $.routeKey = "ANY /v1/heartbeats" }',
+        MetricTransformations: [
+          {
+            MetricNamespace: 'HeartbeatService',
+            MetricName: 'IngestRequests',
+            MetricValue: '1',
+            DefaultValue: 0,
+          },
+        ],
+      },
+      {
+        LogGroupName: '${Api/AccessLogs}',
+        FilterPattern: '{ ($.routeKey = "ANY /v1/heartbeats") && ($.status = "5*") }',
+        MetricTransformations: [
+          { MetricNamespace: 'HeartbeatService', MetricName: 'Ingest5xx', MetricValue: '1', DefaultValue: 0 },
+        ],
+      },
+    ]);
+    expect(propertiesOf(s, monitoring().ingest5xxRate)).toMatchObject({
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 1,
+      Metrics: [
+        { Id: 'expr_1', Expression: 'IF(requests >= 10, 100 * errors / requests, 0)', ReturnData: true },
+        {
+          Id: 'requests',
+          MetricStat: {
+            Metric: { Namespace: 'HeartbeatService', MetricName: 'IngestRequests' },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
+        {
+          Id: 'errors',
+          MetricStat: {
+            Metric: { Namespace: 'HeartbeatService', MetricName: 'Ingest5xx' },
+            Period: 300,
+            Stat: 'Sum',
+          },
+          ReturnData: false,
+        },
+      ],
+    });
+  });
+
+  it.each(['ingest', 'read', 'expiry'] as const)('alarms on any failed %s invocation', (name) => {
+    const fnPath = { ingest: 'Ingest', read: 'Read', expiry: 'Expiry' }[name];
+    expect(propertiesOf(s, monitoring().functionErrors[name])).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: `\${${fnPath}/Function}` }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
+  });
+
+  it('alarms on an expiry spike: more than 50 AgentsExpired in 5 minutes by default', () => {
+    expect(propertiesOf(s, monitoring().expirySpike)).toMatchObject({
+      Namespace: 'HeartbeatService',
+      MetricName: 'AgentsExpired',
+      Dimensions: [{ Name: 'service', Value: 'heartbeat' }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 50,
+    });
+  });
+
+  it('treats missing data as OK and notifies nobody unless a topic or e-mail is configured', () => {
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(6);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+      expect(typeof alarm.Properties.AlarmDescription).toBe('string');
+    }
+    s.template.resourceCountIs('AWS::SNS::Topic', 0);
+  });
+
+  it('saves the Logs Insights queries on-call needs', () => {
+    const queries = Object.values(s.template.findResources('AWS::Logs::QueryDefinition')).map((q) =>
+      s.render(q.Properties),
+    );
+    expect(queries).toEqual([
+      {
+        Name: 'HeartbeatService/agents expired in the last 24 h',
+        LogGroupNames: ['${Expiry/Logs}'],
+        QueryString:
+          'fields @timestamp, agentId, expiredAt, detectedAt, lateBySeconds, lastSeen, ttlSeconds, bootId, failingChecks, labels\n' +
+          '| filter message = "agent expired"\n| sort @timestamp desc\n| limit 10000',
+      },
+      {
+        Name: 'HeartbeatService/recoveries',
+        LogGroupNames: ['${Ingest/Logs}'],
+        QueryString:
+          'fields @timestamp, agentId, from, expiredAt, lastSeen, bootId\n| filter message = "agent recovered"\n| sort @timestamp desc\n| limit 10000',
+      },
+      {
+        Name: 'HeartbeatService/ingest errors by status',
+        LogGroupNames: ['${Api/AccessLogs}'],
+        QueryString:
+          'filter routeKey = "ANY /v1/heartbeats"\n| filter status like /^[45]/\n| stats count(*) as requests by status\n| sort requests desc',
+      },
+      {
+        Name: 'HeartbeatService/ingest backend and unhandled errors',
+        LogGroupNames: ['${Ingest/Logs}'],
+        QueryString:
+          'fields @timestamp, level, message, @message\n| filter message in ["backend unavailable", "unhandled error"]\n| sort @timestamp desc\n| limit 1000',
+      },
+    ]);
+  });
+
+  it('has a dashboard with the service, API, scheduler, DLQ and function widgets', () => {
+    const body = JSON.parse(s.render(propertiesOf(s, monitoring().dashboard).DashboardBody) as string) as {
+      widgets: Array<{ properties: { title: string; metrics?: unknown[][] } }>;
+    };
+    const titles = body.widgets.map((w) => w.properties.title);
+    expect(titles).toEqual([
+      'Heartbeats / min',
+      'Expiries / min',
+      'Recoveries / min',
+      'Schedule writes / min',
+      'API 4xx / 5xx / min',
+      'Ingest 5xx rate (%)',
+      'Scheduler throttles / min',
+      'Expiry DLQ depth',
+      'Function errors / min',
+      'Function duration p50 (ms)',
+      'Function duration p99 (ms)',
+      'Function throttles / min',
+      'Alarms',
+      'Latest expiries',
+    ]);
+    const metricsOf = (title: string) =>
+      (body.widgets.find((w) => w.properties.title === title)?.properties.metrics ?? []).map((m) =>
+        m.slice(0, 2).join(' '),
+      );
+    expect(metricsOf('Heartbeats / min')).toEqual(['HeartbeatService Heartbeats']);
+    expect(metricsOf('Expiries / min')).toEqual(['HeartbeatService AgentsExpired']);
+    expect(metricsOf('Recoveries / min')).toEqual(['HeartbeatService AgentsRecovered']);
+    expect(metricsOf('Schedule writes / min')).toEqual([
+      'HeartbeatService ScheduleWrites',
+      'HeartbeatService ExpiryInvocations',
+    ]);
+    expect(metricsOf('API 4xx / 5xx / min')).toEqual([
+      'AWS/ApiGateway 4xx',
+      'AWS/ApiGateway 5xx',
+      'AWS/ApiGateway Count',
+    ]);
+    expect(metricsOf('Scheduler throttles / min')).toEqual([
+      'HeartbeatService SchedulerThrottles',
+      'AWS/Scheduler InvocationThrottleCount',
+      'AWS/Scheduler TargetErrorThrottledCount',
+    ]);
+    expect(metricsOf('Expiry DLQ depth')).toEqual(['AWS/SQS ApproximateNumberOfMessagesVisible']);
+    expect(metricsOf('Function errors / min')).toEqual([
+      'AWS/Lambda Errors',
+      'AWS/Lambda Errors',
+      'AWS/Lambda Errors',
+    ]);
+    expect(metricsOf('Function duration p99 (ms)')).toEqual([
+      'AWS/Lambda Duration',
+      'AWS/Lambda Duration',
+      'AWS/Lambda Duration',
+    ]);
+  });
+});
+
+describe('outputs', () => {
+  it('tell the operator where the API, token, schedules, DLQ, logs, dashboard and table are', () => {
+    const outputs = Object.fromEntries(
+      Object.entries(s.template.findOutputs('*')).map(([key, output]) => [key, s.render(output.Value)]),
+    );
+    expect(outputs).toEqual({
+      ApiUrl: 'https://${Api/HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/',
+      HeartbeatUrl: 'https://${Api/HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1/heartbeats',
+      TokenSecretArn: '${AgentTokens}',
+      TokenSecretCommand: expect.stringContaining('--secret-id ${AgentTokens}'),
+      ScheduleGroupName: s.stack.scheduling.group.scheduleGroupName,
+      ExpiryDeadLetterQueueUrl: '${Scheduling/DeadLetters}',
+      ExpiryFunctionName: '${Expiry/Function}',
+      ExpiryLogGroupName: '${Expiry/Logs}',
+      IngestLogGroupName: '${Ingest/Logs}',
+      AccessLogGroupName: '${Api/AccessLogs}',
+      DashboardUrl: expect.stringContaining('#dashboards:name=${Monitoring/Dashboard}'),
+      AgentTableName: '${Store/Agents}',
+    });
+  });
+});
+
+describe('synthesis', () => {
+  it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(s.app);
+    expect(report.violations).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('acknowledges exactly these findings, each with a reason', () => {
+    const acknowledged = acknowledgements(s);
+    for (const [where, rules] of Object.entries(acknowledged)) {
+      for (const [id, reason] of Object.entries(rules))
+        expect(reason.length, `${id} on ${where}`).toBeGreaterThan(60);
+    }
+    const tableIndexes = `AwsSolutions-IAM5[Resource::<${s.logicalId(agentTable())}.Arn>/index/*]`;
+    const groupSchedules = `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${s.stack.scheduling.group.scheduleGroupName}/*]`;
+    expect(
+      Object.fromEntries(Object.entries(acknowledged).map(([where, rules]) => [where, Object.keys(rules)])),
+    ).toEqual({
+      'Ingest/Role': [tableIndexes, groupSchedules],
+      'Ingest/Function': ['AwsSolutions-L1'],
+      'Read/Role': [tableIndexes],
+      'Read/Function': ['AwsSolutions-L1'],
+      'Expiry/Role': [tableIndexes, groupSchedules],
+      'Expiry/Function': ['AwsSolutions-L1'],
+      'Scheduling/DeadLetters': ['AwsSolutions-SQS3'],
+      'Scheduling/InvokeExpiryRole': [
+        `AwsSolutions-IAM5[Resource::<${s.logicalId(s.stack.expiry.function)}.Arn>:*]`,
+      ],
+      AgentTokens: ['AwsSolutions-SMG4'],
+      'Api/HttpApi': ['AwsSolutions-APIG4'],
+    });
+  });
+
+  it('records the acknowledgements and their reasons in the template, next to the resources', () => {
+    const tokens = s.template.toJSON().Resources[s.logicalId(s.stack.tokenSecret)] as { Metadata: unknown };
+    expect(tokens.Metadata).toMatchObject({
+      cdk_nag: {
+        rules_to_suppress: [{ id: 'AwsSolutions-SMG4', reason: expect.stringContaining('rotation') }],
+      },
+    });
+  });
+
+  it('leaves no CDK error or warning on any construct', () => {
+    expect(Annotations.fromStack(s.stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(s.stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('makes no context lookups and needs no account or region', () => {
+    const assembly = s.app.synth();
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+    expect(assembly.getStackByName(s.stack.stackName).environment).toMatchObject({
+      account: 'unknown-account',
+      region: 'unknown-region',
+    });
+  });
+
+  it.each(['ingest', 'read', 'expiry'] as const)(
+    'bundles %s as one ESM file with its source map and no node_modules',
+    (name) => {
+      const dir = s.assetDir(s.stack[name]);
+      expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+      expect(
+        code.startsWith("import { createRequire as __heartbeatCreateRequire } from 'node:module';"),
+      ).toBe(true);
+      expect(code).toMatch(/export\s*\{[^}]*\bhandler\b[^}]*\}/);
+      expect(code).toContain('//# sourceMappingURL=index.mjs.map');
+      // The SDK is bundled (pinned by package-lock.json), not taken from the runtime.
+      expect(code).not.toMatch(/from\s*["']@aws-sdk\//);
+      // Nothing asks for the Couchbase SDK, which this mode does not ship.
+      expect(code).not.toMatch(/from\s*["']couchbase["']|(import|require)\(\s*["']couchbase["']\s*\)/);
+      expect(existsSync(path.join(dir, 'node_modules'))).toBe(false);
+    },
+  );
+
+  it.each(['ingest', 'read', 'expiry'] as const)(
+    'the %s bundle loads on its own, with the environment the stack gives it',
+    (name) => {
+      const fn = s.stack[name];
+      const variables = Object.fromEntries(
+        Object.entries(env(fn)).map(([key, value]) => [key, placeholder(key, String(value))]),
+      );
+      // A copy elsewhere: no node_modules next to it or above it, as in /var/task.
+      const dir = mkdtempSync(path.join(tmpdir(), 'heartbeat-load-'));
+      try {
+        cpSync(s.assetDir(fn), dir, { recursive: true });
+        const url = pathToFileURL(path.join(dir, 'index.mjs')).href;
+        const child = spawnSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const m = await import(${JSON.stringify(url)}); process.stdout.write(typeof m.handler);`,
+          ],
+          {
+            cwd: dir,
+            encoding: 'utf8',
+            timeout: 20_000,
+            env: {
+              PATH: process.env.PATH ?? '',
+              ...variables,
+              AWS_REGION: 'us-east-1',
+              AWS_ACCESS_KEY_ID: 'test',
+              AWS_SECRET_ACCESS_KEY: 'test',
+              AWS_EC2_METADATA_DISABLED: 'true',
+              // Should module scope ever call out, it reaches a closed loopback port, not AWS.
+              AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+            },
+          },
+        );
+        expect(child.stderr).toBe('');
+        expect(child.stdout).toBe('function');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
