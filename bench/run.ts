@@ -20,6 +20,7 @@ import { makeBearerAuth } from '../functions/http/auth.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { heartbeatEvent, TOKEN } from '../test/support/api-events.js';
 import { VirtualTime } from '../test/support/virtual-time.js';
+import { bundleFigures } from './bundle.js';
 import { storeRates } from './store-rates.js';
 
 const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -188,3 +189,5 @@ console.log(
   'schedule economy (interval 30 s, TTL 90 s, one virtual hour; targets: <= 0.5 writes/heartbeat, 0 invocations for healthy agents, <= 2 invocations per dead agent):',
 );
 console.log(JSON.stringify(await scheduleEconomy(), null, 2));
+console.log('ingest bundle: size and cold init (fresh Node process, loopback fakes), next to a bundle of only the same SDK clients:');
+console.log(JSON.stringify(await bundleFigures(), null, 2));
