@@ -189,5 +189,7 @@ console.log(
   'schedule economy (interval 30 s, TTL 90 s, one virtual hour; targets: <= 0.5 writes/heartbeat, 0 invocations for healthy agents, <= 2 invocations per dead agent):',
 );
 console.log(JSON.stringify(await scheduleEconomy(), null, 2));
-console.log('ingest bundle: size and cold init (fresh Node process, loopback fakes), next to a bundle of only the same SDK clients:');
+console.log(
+  'ingest bundle: size and cold init (fresh Node process, loopback fakes), next to a bundle of only the same SDK clients:',
+);
 console.log(JSON.stringify(await bundleFigures(), null, 2));

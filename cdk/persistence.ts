@@ -22,6 +22,10 @@ export interface Persistence {
  * functions/adapters/dynamodb/table.ts, which the local runner and the tests create; a template
  * test compares the two.
  */
+/** What functions/adapters/dynamodb/agent-store.ts calls, per kind of access. */
+const TABLE_WRITE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'];
+const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+
 export class DynamoDbPersistence extends Construct implements Persistence {
   readonly kind = 'dynamodb';
   readonly placement = undefined;
@@ -51,9 +55,10 @@ export class DynamoDbPersistence extends Construct implements Persistence {
   bind(fn: HeartbeatFunction, access: StoreAccess): void {
     fn.setEnvironment('PERSISTENCE', 'dynamodb');
     fn.setEnvironment('TABLE_NAME', this.table.tableName);
-    // The table and its indexes, nothing else.
-    if (access === 'read') this.table.grantReadData(fn);
-    else this.table.grantReadWriteData(fn);
+    // The table and its indexes, nothing else, and only the calls the adapter makes: ingest and
+    // expiry read and conditionally write one item; the read API also lists (Query on byState,
+    // then BatchGetItem). No Scan, Delete or Update: a bug cannot wipe or bulk-read the table.
+    this.table.grant(fn, ...(access === 'read' ? TABLE_READ_ACTIONS : TABLE_WRITE_ACTIONS));
     acknowledge(
       fn.role,
       `AwsSolutions-IAM5[Resource::${nagRef(this.table.node.defaultChild as CfnElement, 'Arn')}/index/*]`,

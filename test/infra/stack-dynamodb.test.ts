@@ -22,36 +22,15 @@ afterAll(() => s?.cleanup());
 const ARN = 'arn:${AWS::Partition}';
 const REGION_ACCOUNT = '${AWS::Region}:${AWS::AccountId}';
 
+// Exactly the calls the DynamoDB adapter makes: no Scan, Delete, Update or batch writes.
 const tableReadWrite = {
   Effect: 'Allow',
-  Action: [
-    'dynamodb:BatchGetItem',
-    'dynamodb:BatchWriteItem',
-    'dynamodb:ConditionCheckItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:DescribeTable',
-    'dynamodb:GetItem',
-    'dynamodb:GetRecords',
-    'dynamodb:GetShardIterator',
-    'dynamodb:PutItem',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-    'dynamodb:UpdateItem',
-  ],
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
 };
 const tableRead = {
   Effect: 'Allow',
-  Action: [
-    'dynamodb:BatchGetItem',
-    'dynamodb:ConditionCheckItem',
-    'dynamodb:DescribeTable',
-    'dynamodb:GetItem',
-    'dynamodb:GetRecords',
-    'dynamodb:GetShardIterator',
-    'dynamodb:Query',
-    'dynamodb:Scan',
-  ],
+  Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
   Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
 };
 const readTokens = { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '${AgentTokens}' };
