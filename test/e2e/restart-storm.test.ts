@@ -1,32 +1,16 @@
-import { createHook } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../functions/local/app.js';
 import type { Log } from '../../functions/handlers/log.js';
-import { sleep } from '../support/runner-process.js';
+import { timeoutTracker } from '../support/live-timers.js';
 
 const TOKEN = 'storm-token';
 const silent: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-// Unref'd timers are invisible to process.getActiveResourcesInfo(), so count Timeout resources
-// from their async_hooks init/destroy events as well.
-const liveTimeouts = new Set<number>();
-const hook = createHook({
-  init(id, type) {
-    if (type === 'Timeout') liveTimeouts.add(id);
-  },
-  destroy(id) {
-    liveTimeouts.delete(id);
-  },
-});
+const timeouts = timeoutTracker();
 
 function post(url: string, body: unknown): Promise<number> {
   const payload = JSON.stringify(body);
@@ -54,13 +38,10 @@ function post(url: string, body: unknown): Promise<number> {
 }
 
 async function snapshot() {
-  await sleep(200); // let closed sockets and finished timers be destroyed
-  gc();
-  await sleep(50);
-  gc();
+  const liveTimeouts = await timeouts.settled(200); // let closed sockets and finished timers be destroyed
   const resources = process.getActiveResourcesInfo();
   return {
-    timeouts: liveTimeouts.size,
+    timeouts: liveTimeouts,
     handles: resources.filter((type) => type !== 'Timeout').length,
     activeTimers: resources.filter((type) => type === 'Timeout').length,
     heapUsed: process.memoryUsage().heapUsed,
@@ -72,7 +53,7 @@ describe('the restart storm (the original bug)', () => {
   let dir: string;
 
   beforeAll(async () => {
-    hook.enable();
+    timeouts.enable();
     dir = await mkdtemp(join(tmpdir(), 'hb-storm-'));
     app = await startLocalApp({
       policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
@@ -85,7 +66,7 @@ describe('the restart storm (the original bug)', () => {
   });
 
   afterAll(async () => {
-    hook.disable();
+    timeouts.disable();
     await app.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -1,7 +1,4 @@
-import { createHook } from 'node:async_hooks';
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   type Cluster,
   type ConnectOptions,
@@ -14,40 +11,19 @@ import {
   type CouchbaseConnectorOptions,
   createCouchbaseConnector,
 } from '../../functions/adapters/couchbase/connection.js';
+import { timeoutTracker } from '../support/live-timers.js';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-// Unref'd timers (the SDK's tracer and meter intervals are unref'd) are invisible to
-// process.getActiveResourcesInfo(), so count Timeout resources from their async_hooks events.
-const liveTimeouts = new Set<number>();
-const hook = createHook({
-  init(id, type) {
-    if (type === 'Timeout') liveTimeouts.add(id);
-  },
-  destroy(id) {
-    liveTimeouts.delete(id);
-  },
-});
+const timeouts = timeoutTracker();
 
 beforeAll(() => {
-  hook.enable();
+  timeouts.enable();
 });
 
 afterAll(() => {
-  hook.disable();
+  timeouts.disable();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Live Timeouts once finished timers have been destroyed (their destroy runs after a GC). */
-async function settledTimeouts(): Promise<number> {
-  await sleep(100);
-  gc();
-  await sleep(20);
-  gc();
-  return liveTimeouts.size;
-}
+const settledTimeouts = () => timeouts.settled();
 
 const FAST_FAIL = { bootstrapMs: 400, connectMs: 200, kvMs: 300 };
 const FAILURES = 5;
