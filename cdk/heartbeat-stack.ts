@@ -70,8 +70,9 @@ export class HeartbeatStack extends Stack {
       description: 'Invoked by EventBridge Scheduler at an agent deadline: expires the agent or re-arms',
       // It re-arms schedules that target itself, so it must know its own ARN.
       nameFromPath: true,
-      // Not user-facing, and Scheduler retries a failed invocation: room for the same store and
-      // scheduler retry budgets as ingest, with margin.
+      // Not user-facing, and a failed invocation is retried (Lambda's async retries, then the
+      // dead-letter queue: see ExpiryScheduling): room for the same store and scheduler retry
+      // budgets as ingest, with margin.
       timeout: Duration.seconds(30),
     });
 
@@ -155,7 +156,7 @@ export class HeartbeatStack extends Stack {
     output(
       'ExpiryDeadLetterQueueUrl',
       this.scheduling.deadLetterQueue.queueUrl,
-      'Expiry firings Scheduler could not deliver',
+      'Expiry firings that failed: not delivered by Scheduler, or failed in the expiry function after its retries',
     );
     output(
       'ExpiryFunctionName',

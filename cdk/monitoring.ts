@@ -97,7 +97,7 @@ export class Monitoring extends Construct {
     // --- alarms --------------------------------------------------------------------------------
     this.dlqNotEmpty = this.alarm('ExpiryDlqNotEmpty', {
       alarmDescription:
-        'An expiry firing could not be delivered to the expiry function and is waiting in the dead-letter queue: an agent may not have been declared expired. Read the message (agentId, armedFor), fix the cause, then redrive.',
+        'An expiry firing failed and is waiting in the dead-letter queue: Scheduler could not deliver it (the body is {agentId, armedFor}), or the expiry function failed on it after its retries (a Lambda invocation record: requestPayload is {agentId, armedFor}, responsePayload the error). An agent may not have been declared expired. Fix the cause, then redrive: invoke the expiry function with that payload.',
       metric: scheduling.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.MAXIMUM,

@@ -1,5 +1,6 @@
 import { ArnFormat, Aws, type CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -7,6 +8,18 @@ import type { HeartbeatFunction } from './heartbeat-function.js';
 import { acknowledge, nagName, nagRef } from './nag.js';
 
 const SCHEDULER_SERVICE = 'scheduler.amazonaws.com';
+
+/**
+ * How long a firing may wait in the expiry function's own async event queue (throttled, or
+ * between retries) before it is dead-lettered instead: the same bound as the schedules' own
+ * RetryPolicy (MaximumEventAgeInSeconds 3600, set by the scheduler adapter). The expiry is
+ * idempotent (it re-reads the record), so a late one is still correct; but an expiry noticed more
+ * than an hour late is a failure for on-call to see (the DLQ alarm), not one to keep waiting on.
+ * Lambda's default, 6 hours, would leave an agent silently un-expired that long.
+ */
+export const EXPIRY_ASYNC_MAX_EVENT_AGE = Duration.hours(1);
+/** Lambda's default, stated: two more attempts (about 1 and 2 minutes later) ride out a blip. */
+export const EXPIRY_ASYNC_RETRY_ATTEMPTS = 2;
 
 export interface ExpirySchedulingProps {
   /** The expiry function: the one target every schedule in the group invokes. */
@@ -21,7 +34,9 @@ export interface ExpirySchedulingProps {
 /**
  * The per-agent expiry timers: a schedule group (the functions create one schedule per agent in
  * it), the role Scheduler assumes to invoke the expiry function, and the dead-letter queue for
- * firings Scheduler could not deliver.
+ * firings that failed: those Scheduler could not deliver, and those the expiry function itself
+ * failed on (Scheduler invokes it asynchronously, so Scheduler's RetryPolicy and DeadLetterConfig
+ * end at delivery; the function's async invocation config, set here, covers the rest).
  */
 export class ExpiryScheduling extends Construct {
   readonly group: scheduler.ScheduleGroup;
@@ -41,13 +56,13 @@ export class ExpiryScheduling extends Construct {
       // SQS-managed keys: Scheduler sends with the execution role, which then needs no KMS grant.
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // The longest SQS allows: time for on-call to look at what was not delivered.
+      // The longest SQS allows: time for on-call to look at what failed, and redrive it.
       retentionPeriod: Duration.days(14),
     });
     acknowledge(
       this.deadLetterQueue,
       'AwsSolutions-SQS3',
-      "This queue is itself a dead-letter queue (for the expiry schedules' target); nothing consumes it automatically, so it needs no DLQ of its own.",
+      "This queue is itself a dead-letter queue (for the expiry schedules' target and the expiry function's failed async invocations); nothing consumes it automatically, so it needs no DLQ of its own.",
     );
 
     this.role = new iam.Role(this, 'InvokeExpiryRole', {
@@ -76,6 +91,35 @@ export class ExpiryScheduling extends Construct {
       `AwsSolutions-IAM5[Resource::${nagRef(props.target.function.node.defaultChild as CfnElement, 'Arn')}:*]`,
       'Invoking a version or alias of the expiry function needs its qualified ARN `<function ARN>:*`; the wildcard covers only qualifiers of that one function.',
     );
+
+    this.deadLetterFailedExpiries(props.target);
+  }
+
+  /**
+   * Scheduler invokes the expiry function asynchronously: once Lambda has accepted the event,
+   * Scheduler's part is done. If the function then throws (the store is down, say), Lambda
+   * retries it and, without this, discards it; the schedule has already deleted itself
+   * (ActionAfterCompletion DELETE), so the agent would never expire and nothing would alarm.
+   * Here such an event goes to the same dead-letter queue instead, so the one "DLQ not empty"
+   * alarm covers both failures. The queue then holds two message shapes, and both carry the
+   * `{agentId, armedFor}` payload a redrive re-invokes the function with:
+   * - Scheduler's dead letters: the body is the payload itself (the reason is in the message
+   *   attributes ERROR_CODE and ERROR_MESSAGE);
+   * - Lambda's invocation records: `{requestContext: {condition, approximateInvokeCount, ...},
+   *   requestPayload: {agentId, armedFor}, responsePayload: {errorType, errorMessage, ...}, ...}`.
+   */
+  private deadLetterFailedExpiries(target: HeartbeatFunction): void {
+    // Lambda sends the record with the function's execution role, and it needs only SendMessage:
+    // granted here rather than through SqsDestination, which adds GetQueueAttributes and GetQueueUrl.
+    target.allow(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
+    );
+    const onFailure: lambda.IDestination = { bind: () => ({ destination: this.deadLetterQueue.queueArn }) };
+    target.function.configureAsyncInvoke({
+      retryAttempts: EXPIRY_ASYNC_RETRY_ATTEMPTS,
+      maxEventAge: EXPIRY_ASYNC_MAX_EVENT_AGE,
+      onFailure,
+    });
   }
 
   /** `schedule/<group>/*`: every schedule of this group and no other. */

@@ -33,6 +33,11 @@ export interface AgentRecord {
   expiredAt: number | null;
   /** When the expiry was noticed. */
   detectedAt: number | null;
+  /**
+   * The expiry invocation that declared it (the Lambda request id): correlates the record with
+   * its log line, and lets that invocation recognise its own write when the answer was lost.
+   */
+  expiredBy: string | null;
   checks: CheckResult[];
   labels: Record<string, string>;
   transitions: Transition[];

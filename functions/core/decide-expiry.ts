@@ -14,7 +14,7 @@ export type ExpiryDecision =
  * than the record names, and ignoring an early firing could leave an alive agent with no
  * schedule at all. Re-arming is an idempotent upsert of the one name, so it is always safe.
  */
-export function decideExpiry(current: AgentRecord, now: number): ExpiryDecision {
+export function decideExpiry(current: AgentRecord, now: number, invocationId: string): ExpiryDecision {
   // Already expired (a duplicate delivery, I5) or deregistered: nothing to do, nothing to log.
   if (current.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
 
@@ -35,6 +35,7 @@ export function decideExpiry(current: AgentRecord, now: number): ExpiryDecision 
       // The deadline that passed, not when it was noticed: on-call needs when the agent went silent.
       expiredAt: current.deadline,
       detectedAt: now,
+      expiredBy: invocationId,
       // The schedule that fired deletes itself (ActionAfterCompletion DELETE). If a later one is
       // still pending it fires once more and is ignored; deleting it here could race a recovering
       // heartbeat's fresh schedule, which is worse than one wasted invocation.

@@ -63,6 +63,7 @@ export function decideHeartbeat(
       armedFor: arm ?? scheduled,
       expiredAt: null,
       detectedAt: null,
+      expiredBy: null,
       checks: heartbeat.checks,
       labels: heartbeat.labels,
       transitions: becameAlive

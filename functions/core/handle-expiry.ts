@@ -16,12 +16,16 @@ export type ExpiryResult =
  * conditional write. A heartbeat that lands between our read and write makes the write conflict;
  * we re-read and decide again, so a racing heartbeat never turns into a false expiry (I2).
  */
-export async function handleExpiry(deps: CoreDeps, agentId: string): Promise<ExpiryResult> {
+export async function handleExpiry(
+  deps: CoreDeps,
+  agentId: string,
+  invocationId: string,
+): Promise<ExpiryResult> {
   let wroteSchedule = false;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await deps.store.get(agentId);
     if (stored === undefined) return { kind: 'ignored', reason: 'unknown-agent' };
-    const decision = decideExpiry(stored.record, deps.clock.now());
+    const decision = decideExpiry(stored.record, deps.clock.now(), invocationId);
 
     try {
       if (decision.kind === 'ignore') {
@@ -41,13 +45,23 @@ export async function handleExpiry(deps: CoreDeps, agentId: string): Promise<Exp
         await deps.store.replace(decision.next, stored.version);
         return { kind: 'rearmed', fireAt: decision.fireAt };
       }
-      const saved = await deps.store.replace(decision.next, stored.version);
-      return {
+      const expired = {
         kind: 'expired',
-        record: saved.record,
         expiredAt: decision.expiredAt,
         detectedAt: decision.detectedAt,
-      };
+      } as const;
+      try {
+        return { ...expired, record: (await deps.store.replace(decision.next, stored.version)).record };
+      } catch (error) {
+        // The write may have been applied although we heard an error (a timeout, or an SDK retry
+        // of a write that had committed, which then fails its own condition). If the record was
+        // expired by this invocation, the expiry is ours: report it, so its one log line is written.
+        const after = await deps.store.get(agentId).catch(() => undefined);
+        if (after?.record.state === 'expired' && after.record.expiredBy === invocationId) {
+          return { ...expired, record: after.record };
+        }
+        throw error;
+      }
     } catch (error) {
       if (error instanceof VersionConflictError) continue;
       throw error;

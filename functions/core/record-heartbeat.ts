@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { AgentRecord, StoredAgent } from './agent.js';
 import type { Clock } from './clock.js';
 import { type HeartbeatOutcome, decideHeartbeat } from './decide-heartbeat.js';
@@ -31,8 +32,8 @@ export const MAX_ATTEMPTS = 10;
  *
  * The schedule is written before the record. If the schedule write fails nothing has been
  * written, so the record never names a schedule the scheduler lacks (I6). If the record write
- * then fails for any reason but a lost race, the previous schedule is put back, so a failed
- * store write arms nothing. A lost race re-reads and decides again; if we had already written a
+ * then fails for any reason but a lost race, settleFailedWrite looks at what was stored before
+ * deciding what the schedule must be. A lost race re-reads and decides again; if we had already written a
  * schedule, the retry writes it again, since another writer may have overwritten it meanwhile.
  * The invariant this keeps: every request that writes the schedule ends with a successful
  * conditional write of the record (or gives up with an error). So the last schedule write for an
@@ -42,6 +43,7 @@ export const MAX_ATTEMPTS = 10;
 export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Promise<HeartbeatResult> {
   const name = scheduleNameFor(heartbeat.agentId);
   let wroteSchedule = false;
+  let lastWritten: number | undefined;
   let scheduleWrites = 0;
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -58,6 +60,7 @@ export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Pro
         payload: { agentId: heartbeat.agentId, armedFor: toIso(decision.arm) },
       });
       wroteSchedule = true;
+      lastWritten = decision.arm;
       scheduleWrites++;
     }
     if (!decision.write) {
@@ -75,14 +78,14 @@ export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Pro
       }
     }
 
+    let saved: StoredAgent;
     try {
-      const saved = await save(deps, stored, decision.next);
-      return { outcome: decision.outcome, record: saved.record, previous: current, scheduleWrites };
+      saved = await save(deps, stored, decision.next);
     } catch (error) {
       if (error instanceof VersionConflictError) continue;
-      if (wroteSchedule) await restoreSchedule(deps, name, current, error);
-      throw error;
+      saved = await settleFailedWrite(deps, name, decision.next, lastWritten, error);
     }
+    return { outcome: decision.outcome, record: saved.record, previous: current, scheduleWrites };
   }
   throw new BackendUnavailableError(
     'store',
@@ -94,32 +97,50 @@ function save(deps: CoreDeps, stored: StoredAgent | undefined, next: AgentRecord
   return stored === undefined ? deps.store.create(next) : deps.store.replace(next, stored.version);
 }
 
-/** Puts the scheduler back to what the unchanged record names (or to nothing for a new agent). */
-async function restoreSchedule(
+/**
+ * A record write failed with something other than a lost race. It may have been applied all the
+ * same (a timeout after the server committed), so look before touching the scheduler:
+ * - the record holds exactly what we wrote: it was applied, and the heartbeat succeeded;
+ * - otherwise, if the record is alive and names an earlier fire time than the one we wrote, put
+ *   that one back, so the schedule never fires after the record's deadline (earlier is safe: an
+ *   early firing re-arms);
+ * - never delete: a firing for an agent that is missing or not alive is ignored, while a delete
+ *   could remove the schedule of a record whose write lands after all, and that agent would
+ *   never expire.
+ * If the store cannot be read either, the schedule stays as written and the error stands.
+ */
+async function settleFailedWrite(
   deps: CoreDeps,
   name: string,
-  previous: AgentRecord | undefined,
+  intended: AgentRecord,
+  written: number | undefined,
   storeError: unknown,
-): Promise<void> {
+): Promise<StoredAgent> {
+  let now: StoredAgent | undefined;
   try {
-    if (previous?.state === 'alive' && previous.armedFor !== null) {
-      const armedFor = previous.armedFor;
+    now = await deps.store.get(intended.agentId);
+  } catch {
+    throw storeError;
+  }
+  if (now !== undefined && isDeepStrictEqual(now.record, intended)) return now;
+  const named = now?.record.state === 'alive' ? now.record.armedFor : null;
+  if (written !== undefined && named !== null && named < written) {
+    try {
       await deps.scheduler.upsert({
         name,
-        fireAt: armedFor,
-        payload: { agentId: previous.agentId, armedFor: toIso(armedFor) },
+        fireAt: named,
+        payload: { agentId: intended.agentId, armedFor: toIso(named) },
       });
-    } else {
-      await deps.scheduler.delete(name);
+    } catch (restoreError) {
+      throw new BackendUnavailableError(
+        'store',
+        'the store write failed and the previous schedule could not be restored',
+        1,
+        {
+          cause: new AggregateError([storeError, restoreError]),
+        },
+      );
     }
-  } catch (restoreError) {
-    throw new BackendUnavailableError(
-      'store',
-      'the store write failed and the previous schedule could not be restored',
-      1,
-      {
-        cause: new AggregateError([storeError, restoreError]),
-      },
-    );
   }
+  throw storeError;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { handleExpiry } from '../core/handle-expiry.js';
 import type { CoreDeps } from '../core/record-heartbeat.js';
@@ -16,10 +17,11 @@ const payloadSchema = z.object({ agentId: z.string().min(1), armedFor: z.iso.dat
 /**
  * Invoked by the agent's schedule with `{agentId, armedFor}`. Writes exactly one WARN line per
  * expiry for on-call; a duplicate delivery finds the agent already expired and logs nothing (I5).
- * Backend errors are thrown so the scheduler retries and, in the end, dead-letters the event.
+ * Backend errors are thrown: Scheduler invokes this function asynchronously, so Lambda retries
+ * it and then sends the event to the dead-letter queue, where an alarm waits.
  */
 export function makeExpiryHandler(deps: ExpiryDeps) {
-  return async (event: unknown): Promise<void> => {
+  return async (event: unknown, context?: { awsRequestId?: string }): Promise<void> => {
     const payload = payloadSchema.safeParse(event);
     if (!payload.success) {
       // Retrying a malformed event cannot help; say so loudly and drop it.
@@ -27,7 +29,10 @@ export function makeExpiryHandler(deps: ExpiryDeps) {
       return;
     }
     deps.metrics.count('ExpiryInvocations');
-    const result = await handleExpiry(deps.core, payload.data.agentId);
+    // Each delivery needs its own id, even a duplicate of the same firing: it is how an invocation
+    // recognises its own expiry write.
+    const invocationId = context?.awsRequestId ?? randomUUID();
+    const result = await handleExpiry(deps.core, payload.data.agentId, invocationId);
     if (result.kind === 'rearmed') deps.metrics.count('ScheduleWrites');
     if (result.kind !== 'expired') return;
 
@@ -46,6 +51,7 @@ export function makeExpiryHandler(deps: ExpiryDeps) {
       failingChecks: record.checks.filter((check) => check.status !== 'pass'),
       labels: record.labels,
       armedFor: payload.data.armedFor,
+      expiredBy: invocationId,
     });
   };
 }

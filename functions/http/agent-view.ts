@@ -17,6 +17,7 @@ export function toAgentView(record: AgentRecord) {
     armedFor: isoOrNull(record.armedFor),
     expiredAt: isoOrNull(record.expiredAt),
     detectedAt: isoOrNull(record.detectedAt),
+    expiredBy: record.expiredBy,
     checks: record.checks,
     labels: record.labels,
     transitions: record.transitions.map((transition) => ({

@@ -46,6 +46,7 @@ const eni = {
   ],
   Resource: '*',
 };
+const sendToDlq = { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '${Scheduling/DeadLetters.Arn}' };
 const writeLogs = (fn: string) => ({
   Effect: 'Allow',
   Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -138,11 +139,12 @@ describe('IAM: every statement', () => {
     expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), eni, readBoth]);
   });
 
-  it('expiry: logs, VPC networking, the Couchbase secret, the group schedules, passing the scheduler role', () => {
+  it('expiry: logs, VPC networking, the Couchbase secret, the DLQ, the group schedules, passing the scheduler role', () => {
     expect(roleStatements(s, s.stack.expiry.role)).toEqual([
       writeLogs('Expiry'),
       eni,
       readCouchbase,
+      sendToDlq,
       ...scheduleWrites(),
     ]);
   });
@@ -154,7 +156,22 @@ describe('IAM: every statement', () => {
         Action: 'lambda:InvokeFunction',
         Resource: ['${Expiry/Function.Arn}', '${Expiry/Function.Arn}:*'],
       },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '${Scheduling/DeadLetters.Arn}' },
+      sendToDlq,
+    ]);
+  });
+
+  it('dead-letters a failed expiry invocation to the same queue', () => {
+    const configs = Object.values(s.template.findResources('AWS::Lambda::EventInvokeConfig')).map((c) =>
+      s.render(c.Properties),
+    );
+    expect(configs).toEqual([
+      {
+        FunctionName: '${Expiry/Function}',
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: '${Scheduling/DeadLetters.Arn}' } },
+      },
     ]);
   });
 });

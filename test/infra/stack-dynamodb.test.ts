@@ -47,6 +47,9 @@ const scheduleWrites = (group: string) => [
     Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
   },
 ];
+// Lambda sends a failed expiry's invocation record with the function's role: this one action,
+// on the one queue (not SqsDestination's GetQueueAttributes/GetQueueUrl).
+const sendToDlq = { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '${Scheduling/DeadLetters.Arn}' };
 const writeLogs = (fn: string) => ({
   Effect: 'Allow',
   Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -261,10 +264,11 @@ describe('IAM: every statement', () => {
     expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), tableRead, readTokens]);
   });
 
-  it('expiry: its log group, the table and its indexes, the group schedules, passing the scheduler role', () => {
+  it('expiry: its log group, the table and its indexes, the DLQ, the group schedules, passing the scheduler role', () => {
     expect(roleStatements(s, s.stack.expiry.role)).toEqual([
       writeLogs('Expiry'),
       tableReadWrite,
+      sendToDlq,
       ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
     ]);
   });
@@ -303,7 +307,7 @@ describe('IAM: every statement', () => {
         Action: 'lambda:InvokeFunction',
         Resource: ['${Expiry/Function.Arn}', '${Expiry/Function.Arn}:*'],
       },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '${Scheduling/DeadLetters.Arn}' },
+      sendToDlq,
     ]);
   });
 
@@ -327,7 +331,7 @@ describe('scheduling', () => {
     );
   });
 
-  it('keeps undeliverable firings 14 days in an encrypted, TLS-only dead-letter queue', () => {
+  it('keeps failed firings 14 days in an encrypted, TLS-only dead-letter queue', () => {
     expect(propertiesOf(s, s.stack.scheduling.deadLetterQueue)).toEqual({
       MessageRetentionPeriod: 1_209_600,
       SqsManagedSseEnabled: true,
@@ -345,6 +349,28 @@ describe('scheduling', () => {
         ],
       },
     });
+  });
+
+  it("dead-letters an expiry the function itself failed on (Scheduler's async invoke ends at delivery)", () => {
+    const configs = Object.values(s.template.findResources('AWS::Lambda::EventInvokeConfig')).map((c) =>
+      s.render(c.Properties),
+    );
+    expect(configs).toEqual([
+      {
+        FunctionName: '${Expiry/Function}',
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        // The schedules' own RetryPolicy bound: an hour late is for on-call, not for more waiting.
+        MaximumEventAgeInSeconds: 3600,
+        // The same queue as Scheduler's dead letters, so the one DLQ alarm covers both.
+        DestinationConfig: { OnFailure: { Destination: '${Scheduling/DeadLetters.Arn}' } },
+      },
+    ]);
+    // Lambda checks the role may send to the destination when the config is written: the config
+    // refers to the function, which CloudFormation creates only after the role's policy.
+    const policy = s.stack.expiry.role.node.findChild('DefaultPolicy');
+    const fn = s.template.toJSON().Resources[s.logicalId(s.stack.expiry.function)] as { DependsOn: string[] };
+    expect(fn.DependsOn).toContain(s.logicalId(policy));
   });
 });
 

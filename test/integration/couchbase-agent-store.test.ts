@@ -325,7 +325,7 @@ describe('CouchbaseAgentStore under a concurrent mix of heartbeats, retries and 
               const agentId = AGENTS[o.agent] ?? 'agent-a';
               const history = sent.get(agentId) ?? [];
               if (o.kind === 'expire') {
-                const result = await untilAnswered(() => handleExpiry(core, agentId));
+                const result = await untilAnswered(() => handleExpiry(core, agentId, randomUUID()));
                 if (result.kind === 'expired') expiries.push(result);
                 return;
               }

@@ -23,6 +23,7 @@ export function makeAgentRecord(overrides: Partial<AgentRecord> = {}): AgentReco
     armedFor: deadline,
     expiredAt: null,
     detectedAt: null,
+    expiredBy: null,
     checks: [
       { name: 'port-443', status: 'pass', output: 'connected in 3 ms' },
       { name: 'disk-root', status: 'warn', output: '91% used' },

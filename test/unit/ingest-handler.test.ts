@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
+import { handleExpiry } from '../../functions/core/handle-expiry.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { makeIngestHandler } from '../../functions/handlers/ingest.js';
 import { makeReadHandler } from '../../functions/handlers/read.js';
@@ -263,12 +264,35 @@ describe('POST /v1/heartbeats', () => {
       expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))).toEqual(before);
     });
 
-    it('a failed first store write leaves no schedule behind', async () => {
+    it('a failed first store write answers 503; the schedule it armed is never deleted, and fires into nothing', async () => {
       s.store.failNext('create', new BackendUnavailableError('store', 'down'));
       const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
       expect(response.statusCode).toBe(503);
-      expect(s.scheduler.schedules.size).toBe(0);
+      await expect(s.store.get('web-1')).resolves.toBeUndefined();
+      // Deleting it could remove the schedule of a write that lands after all; left alone, its
+      // one firing finds no agent and does nothing.
+      const orphan = s.scheduler.schedules.get(scheduleNameFor('web-1'));
+      expect(orphan).toBeDefined();
+      await expect(
+        handleExpiry({ store: s.store, scheduler: s.scheduler, clock: s.clock }, 'web-1', 'inv-1'),
+      ).resolves.toEqual({
+        kind: 'ignored',
+        reason: 'unknown-agent',
+      });
     });
+
+    for (const op of ['create', 'replace'] as const) {
+      it(`a ${op} that committed but reported an error is a success, and the record names the schedule`, async () => {
+        if (op === 'replace') await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+        s.clock.advance(60);
+        s.store.failNext(op, new BackendUnavailableError('store', 'timed out'), 'after');
+        const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+        expect(response.statusCode).toBe(200);
+        const record = (await s.store.get('web-1'))?.record;
+        expect(record?.lastSeen).toBe(s.clock.now());
+        expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))?.fireAt).toBe(record?.armedFor);
+      });
+    }
 
     it('an unexpected error is a 500 without a stack trace', async () => {
       s.store.failNext('get', new TypeError('boom at secret/path.ts:12'));
