@@ -86,9 +86,15 @@ function scheduleStillGood(scheduled: number | null, deadline: number, heartbeat
   return scheduled <= ceilToSecond(deadline) && scheduled >= deadline - slackMs;
 }
 
-/** A report from the same boot with a sequence number we have already seen is a retry or arrived late. */
+/**
+ * A report from the same boot with a sequence number we have already seen is a retry or arrived
+ * late. Without a bootId a restart (seq back to 0) cannot be told from a reordered report, so
+ * sequence numbers are compared only within a known boot: an agent that sends seq but no bootId
+ * is never ignored, rather than ignored after every restart until it counts past its old seq.
+ */
 function isStale(current: AgentRecord, heartbeat: Heartbeat): boolean {
   return (
+    heartbeat.bootId !== null &&
     heartbeat.bootId === current.bootId &&
     heartbeat.seq !== null &&
     current.seq !== null &&

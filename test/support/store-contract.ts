@@ -279,10 +279,23 @@ export function describeListByStateContract(name: string, makeStore: () => Promi
       expect(seen.sort()).toStrictEqual([...ids].sort());
     });
 
+    it('answers a cursor from another state without error (it is only a position)', async () => {
+      for (const agentId of ['a', 'b', 'c']) await store.create(makeAgentRecord({ agentId }));
+      await store.create(makeAgentRecord({ agentId: 'x', state: 'expired', armedFor: null }));
+      const page = await store.listByState('alive', { limit: 1, cursor: null });
+      expect(page.cursor).not.toBeNull();
+      await expect(store.listByState('expired', { limit: 10, cursor: page.cursor })).resolves.toBeDefined();
+    });
+
     it('rejects a cursor it did not issue', async () => {
-      await expect(store.listByState('alive', { limit: 10, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(
-        InvalidCursorError,
-      );
+      for (const cursor of [
+        'not-a-cursor',
+        Buffer.from('{"shard":0,"key":{"foo":"bar"}}').toString('base64url'),
+      ]) {
+        await expect(store.listByState('alive', { limit: 10, cursor })).rejects.toBeInstanceOf(
+          InvalidCursorError,
+        );
+      }
     });
   });
 }

@@ -63,6 +63,18 @@ describe('decideHeartbeat', () => {
     }
   });
 
+  it('compares seq only within a known boot: without a bootId a restart is never mistaken for a replay', () => {
+    const first = decideHeartbeat(undefined, makeHeartbeat({ bootId: null, seq: 500 }), T0, null).next;
+    const decision = decideHeartbeat(
+      first,
+      makeHeartbeat({ bootId: null, seq: 1 }),
+      T0 + 30_000,
+      first.armedFor,
+    );
+    expect(decision.outcome).toBe('refreshed');
+    expect(decision.next).toMatchObject({ seq: 1, lastSeen: T0 + 30_000 });
+  });
+
   it('accepts a lower seq from a new boot (an agent restart)', () => {
     const first = decideHeartbeat(undefined, makeHeartbeat({ seq: 500 }), T0, null).next;
     const decision = decideHeartbeat(

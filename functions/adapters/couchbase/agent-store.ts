@@ -46,7 +46,7 @@ export function agentKey(agentId: string): string {
   return `${LONG_AGENT_KEY_PREFIX}${createHash('sha256').update(agentId, 'utf8').digest('hex')}`;
 }
 
-const cursorSchema = z.object({ after: z.string().min(1) });
+const cursorSchema = z.strictObject({ after: z.string().min(1) });
 
 /**
  * One JSON document per agent: exactly the AgentRecord (schemaVersion 1), nothing added. The

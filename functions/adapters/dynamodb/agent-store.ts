@@ -45,9 +45,11 @@ export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentCl
   });
 }
 
-const cursorSchema = z.object({
+// The cursor names a shard and the last agentId read in it; the index key is rebuilt from the
+// state asked for, so a cursor cannot smuggle arbitrary keys into the query.
+const cursorSchema = z.strictObject({
   shard: z.int().min(0).max(STATE_SHARDS),
-  key: z.record(z.string(), z.string()).optional(),
+  after: z.string().min(1).optional(),
 });
 
 export interface DynamoDbAgentStoreOptions {
@@ -129,7 +131,8 @@ export class DynamoDbAgentStore implements AgentStore {
    * state is dropped from the page: a page may hold fewer than `limit` items.
    */
   async listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
-    let position = page.cursor === null ? { shard: 0 } : decodeCursor(page.cursor, cursorSchema);
+    let position: z.infer<typeof cursorSchema> =
+      page.cursor === null ? { shard: 0 } : decodeCursor(page.cursor, cursorSchema);
     const keys: string[] = [];
     while (position.shard < STATE_SHARDS && keys.length < page.limit) {
       let output;
@@ -142,15 +145,23 @@ export class DynamoDbAgentStore implements AgentStore {
             ExpressionAttributeNames: { '#shard': 'stateShard' },
             ExpressionAttributeValues: { ':shard': stateShard(state, position.shard) },
             Limit: page.limit - keys.length,
-            ...(position.key ? { ExclusiveStartKey: position.key } : {}),
+            ...(position.after === undefined
+              ? {}
+              : {
+                  ExclusiveStartKey: {
+                    stateShard: stateShard(state, position.shard),
+                    agentId: position.after,
+                  },
+                }),
           }),
         );
       } catch (error) {
         throw translateError(error, 'Query', undefined);
       }
       for (const item of output.Items ?? []) keys.push(String(item['agentId']));
-      const next = output.LastEvaluatedKey as Record<string, string> | undefined;
-      position = next === undefined ? { shard: position.shard + 1 } : { shard: position.shard, key: next };
+      const next = output.LastEvaluatedKey?.['agentId'];
+      position =
+        typeof next === 'string' ? { shard: position.shard, after: next } : { shard: position.shard + 1 };
     }
     const records = await this.#batchGet(keys);
     return {

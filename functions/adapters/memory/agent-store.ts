@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listByState';
 
-const cursorSchema = z.object({ after: z.string() });
+const cursorSchema = z.strictObject({ after: z.string() });
 
 /**
  * When an injected fault strikes: `before` the operation touches anything (the store was
