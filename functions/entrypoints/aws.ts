@@ -28,8 +28,15 @@ type Env = Record<string, string | undefined>;
 export const log = createLogger();
 export const metrics = createEmfMetrics();
 
+/**
+ * Every AWS call answers or fails within ~2 s. Without this a stalled socket waits for the Lambda
+ * timeout: the adapters' retry budgets never apply and API Gateway answers its own bare 5xx.
+ * (Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.)
+ */
+const requestHandler = { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true };
+
 let secretsClient: SecretsManagerClient | undefined;
-const secrets = () => (secretsClient ??= new SecretsManagerClient({}));
+const secrets = () => (secretsClient ??= new SecretsManagerClient({ requestHandler }));
 
 /** Tokens from the secret, re-read every 5 minutes so a rotation needs no redeploy. */
 export function tokenSource(config: TokenConfig): TokenSource {
@@ -57,7 +64,7 @@ export async function composeStore(config: PersistenceConfig): Promise<AgentStor
       import('@aws-sdk/client-dynamodb'),
       import('../adapters/dynamodb/agent-store.js'),
     ]);
-    return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient({})), {
+    return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient({ requestHandler })), {
       tableName: config.tableName,
     });
   }
@@ -75,7 +82,7 @@ export async function composeStore(config: PersistenceConfig): Promise<AgentStor
 export async function composeCore(persistence: PersistenceConfig, env: Env): Promise<CoreDeps> {
   // The adapter retries throttling itself, with a budget that fits the API's timeout, so the
   // SDK's own retries are off rather than multiplied by ours.
-  const scheduler = new EventBridgeExpiryScheduler(new SchedulerClient({ maxAttempts: 1 }), {
+  const scheduler = new EventBridgeExpiryScheduler(new SchedulerClient({ maxAttempts: 1, requestHandler }), {
     ...readSchedulerConfig(env),
     onThrottle: () => metrics.count('SchedulerThrottles'),
   });

@@ -165,25 +165,26 @@ describe('EventBridgeExpiryScheduler.upsert', () => {
     expect(sleeps).toHaveLength(MAX_ATTEMPTS - 1);
   });
 
-  it('does not retry a ValidationException', async () => {
+  it('does not retry a ValidationException, and reports it as a failure no retry fixes (500, not 503)', async () => {
     const invalid = new ValidationException(opts('Invalid expression'));
     mock.on(UpdateScheduleCommand).rejects(invalid);
 
     const error = await scheduler.upsert(REQUEST).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(BackendUnavailableError);
     expect((error as Error).cause).toBe(invalid);
     expect(updates()).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
 
-  it('does not retry ServiceQuotaExceededException, a hard limit', async () => {
+  it('does not retry ServiceQuotaExceededException, a hard limit that must alarm', async () => {
     mock.on(UpdateScheduleCommand).rejects(notFound());
     mock.on(CreateScheduleCommand).rejects(new ServiceQuotaExceededException(opts('quota')));
 
     const error = await scheduler.upsert(REQUEST).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect(error).not.toBeInstanceOf(BackendUnavailableError);
     expect((error as Error).cause).toBeInstanceOf(ServiceQuotaExceededException);
     expect(creates()).toHaveLength(1);
   });
@@ -239,15 +240,30 @@ describe('EventBridgeExpiryScheduler.delete', () => {
     expect(deletes()).toHaveLength(2);
   });
 
-  it('surfaces an unexpected error as BackendUnavailableError with its cause', async () => {
+  it('surfaces an unexpected error as a plain error with its cause, not as an unavailable backend', async () => {
     const invalid = new ValidationException(opts('bad name'));
     mock.on(DeleteScheduleCommand).rejects(invalid);
 
     const error = await scheduler.delete(REQUEST.name).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(BackendUnavailableError);
     expect((error as Error).cause).toBe(invalid);
     expect(deletes()).toHaveLength(1);
+  });
+});
+
+describe('EventBridgeExpiryScheduler fire times', () => {
+  it('turns a fire time already past into one a few seconds ahead, since at() cannot be in the past', async () => {
+    mock.reset();
+    mock.on(UpdateScheduleCommand).resolves({});
+    const now = Date.UTC(2030, 0, 2, 3, 4, 5, 500);
+    const clocked = new EventBridgeExpiryScheduler(client, { ...CONFIG, now: () => now });
+    await clocked.upsert({ ...REQUEST, fireAt: now - 60_000 });
+    await clocked.upsert({ ...REQUEST, fireAt: now + 120_000 });
+    expect(
+      mock.commandCalls(UpdateScheduleCommand).map((call) => call.args[0].input.ScheduleExpression),
+    ).toEqual(['at(2030-01-02T03:04:11)', 'at(2030-01-02T03:06:06)']);
   });
 });
 

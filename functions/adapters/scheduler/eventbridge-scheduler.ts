@@ -27,6 +27,8 @@ export interface EventBridgeExpirySchedulerConfig {
   /** Scheduler's own invocation retries (0-185). Default 20. */
   maxRetryAttempts?: number;
   retry?: Omit<RetryOptions, 'isRetryable'>;
+  /** Epoch ms now; injectable for tests. */
+  now?: () => number;
   /** Told of every throttled call, retried or not, so throttling shows on a dashboard before it hurts. */
   onThrottle?: () => void;
 }
@@ -41,6 +43,7 @@ const DEFAULT_RETRY = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2000 };
 // Update -> Create -> Update ... : each step is taken only after another writer changed the
 // schedule in between, so a few steps converge; more means something is wrong.
 const MAX_UPSERT_STEPS = 6;
+const MIN_LEAD_MS = 5_000;
 
 /** `at()` takes whole seconds in the given timezone; a fractional second is rounded up, never early. */
 export function atExpression(fireAt: number): string {
@@ -65,11 +68,13 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
   private readonly retry: RetryOptions;
   private readonly maxEventAgeSeconds: number;
   private readonly maxRetryAttempts: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly client: SchedulerClient,
     private readonly config: EventBridgeExpirySchedulerConfig,
   ) {
+    this.now = config.now ?? Date.now;
     this.maxEventAgeSeconds = config.maxEventAgeSeconds ?? DEFAULT_MAX_EVENT_AGE_SECONDS;
     this.maxRetryAttempts = config.maxRetryAttempts ?? DEFAULT_MAX_RETRY_ATTEMPTS;
     // Scheduler would reject every call with a ValidationException: fail at start-up instead.
@@ -119,7 +124,7 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
         lastError = err;
         if (op === 'update' && err instanceof ResourceNotFoundException) op = 'create';
         else if (op === 'create' && err instanceof ConflictException) op = 'update';
-        else throw this.unavailable(`upsert of schedule ${request.name} failed`, err);
+        else throw this.failure(`upsert of schedule ${request.name} failed`, err);
       }
     }
     throw this.unavailable(`upsert of schedule ${request.name} did not converge`, lastError);
@@ -132,16 +137,20 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
       );
     } catch (err) {
       if (err instanceof ResourceNotFoundException) return; // already gone: the goal is reached
-      throw this.unavailable(`delete of schedule ${name} failed`, err);
+      throw this.failure(`delete of schedule ${name} failed`, err);
     }
   }
 
   /** One input for Create and Update alike: Update replaces the whole schedule, so send every field. */
   private scheduleInput({ name, fireAt, payload }: ScheduleRequest): CreateScheduleCommandInput {
+    // A one-time schedule cannot be created in the past. A time already due (putting back a
+    // schedule whose firing is in flight) becomes "a few seconds from now": it fires at once, as
+    // it would have, and the expiry handler decides from the record what is due.
+    const at = Math.max(fireAt, this.now() + MIN_LEAD_MS);
     return {
       Name: name,
       GroupName: this.config.groupName,
-      ScheduleExpression: atExpression(fireAt),
+      ScheduleExpression: atExpression(at),
       ScheduleExpressionTimezone: 'UTC',
       FlexibleTimeWindow: { Mode: 'OFF' },
       ActionAfterCompletion: 'DELETE',
@@ -161,6 +170,18 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
 
   private call<T>(send: () => Promise<T>): Promise<T> {
     return withRetry(send, this.retry);
+  }
+
+  /**
+   * Throttling, 5xx and network trouble that outlasted the retries may pass: 503, the agent
+   * retries. Anything else (AccessDenied, a validation error, a missing schedule group) is a bug or
+   * a misconfiguration that no retry fixes: a plain error, i.e. a 500 that alarms, rather than a
+   * 503 that would send the whole fleet into retries and hide it.
+   */
+  private failure(message: string, cause: unknown): Error {
+    if (isRetryableSchedulerError(cause)) return this.unavailable(message, cause);
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    return new Error(`${message} (${detail})`, { cause });
   }
 
   private unavailable(message: string, cause: unknown): BackendUnavailableError {
