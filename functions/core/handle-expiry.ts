@@ -1,10 +1,10 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { AgentRecord } from './agent.js';
+import { armSchedule, recoverUnknownSchedule } from './arm-schedule.js';
 import { decideExpiry } from './decide-expiry.js';
 import { BackendUnavailableError, VersionConflictError } from './errors.js';
 import type { CoreDeps } from './record-heartbeat.js';
 import { MAX_ATTEMPTS } from './record-heartbeat.js';
-import { scheduleNameFor } from './schedule-name.js';
-import { toIso } from './time.js';
 
 export type ExpiryResult =
   | { kind: 'ignored'; reason: 'unknown-agent' | 'not-alive' }
@@ -14,14 +14,30 @@ export type ExpiryResult =
 /**
  * Expiry use case, run when an agent's schedule fires: read -> decide -> (re-arm | expire) with a
  * conditional write. A heartbeat that lands between our read and write makes the write conflict;
- * we re-read and decide again, so a racing heartbeat never turns into a false expiry (I2).
+ * we re-read and decide again, so a racing heartbeat never turns into a false expiry (I2). A
+ * re-arm follows the same rule as ingest: it ends with its record write committed, or with
+ * recoverUnknownSchedule before the error is thrown (and the invocation is retried).
  */
 export async function handleExpiry(
   deps: CoreDeps,
   agentId: string,
   invocationId: string,
 ): Promise<ExpiryResult> {
-  let wroteSchedule = false;
+  const state = { mayHaveWrittenSchedule: false };
+  try {
+    return await attempts(deps, agentId, invocationId, state);
+  } catch (error) {
+    if (state.mayHaveWrittenSchedule) await recoverUnknownSchedule(deps, agentId);
+    throw error;
+  }
+}
+
+async function attempts(
+  deps: CoreDeps,
+  agentId: string,
+  invocationId: string,
+  state: { mayHaveWrittenSchedule: boolean },
+): Promise<ExpiryResult> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await deps.store.get(agentId);
     if (stored === undefined) return { kind: 'ignored', reason: 'unknown-agent' };
@@ -31,41 +47,48 @@ export async function handleExpiry(
       if (decision.kind === 'ignore') {
         // Having re-armed in an earlier attempt, we must be the last to commit (as in ingest), so
         // a heartbeat that armed meanwhile conflicts and arms again after our schedule write.
-        if (wroteSchedule) await deps.store.replace(stored.record, stored.version);
+        if (state.mayHaveWrittenSchedule) await deps.store.replace(stored.record, stored.version);
         return { kind: 'ignored', reason: decision.reason };
       }
       if (decision.kind === 'rearm') {
         // Schedule before record, as in ingest: the record never names a schedule that was not written.
-        await deps.scheduler.upsert({
-          name: scheduleNameFor(agentId),
-          fireAt: decision.fireAt,
-          payload: { agentId, armedFor: toIso(decision.fireAt) },
-        });
-        wroteSchedule = true;
-        await deps.store.replace(decision.next, stored.version);
+        state.mayHaveWrittenSchedule = true;
+        await armSchedule(deps, agentId, decision.fireAt);
+        await writeOrFindApplied(deps, decision.next, stored.version, (record) =>
+          isDeepStrictEqual(record, decision.next),
+        );
         return { kind: 'rearmed', fireAt: decision.fireAt };
       }
-      const expired = {
-        kind: 'expired',
-        expiredAt: decision.expiredAt,
-        detectedAt: decision.detectedAt,
-      } as const;
-      try {
-        return { ...expired, record: (await deps.store.replace(decision.next, stored.version)).record };
-      } catch (error) {
-        // The write may have been applied although we heard an error (a timeout, or an SDK retry
-        // of a write that had committed, which then fails its own condition). If the record was
-        // expired by this invocation, the expiry is ours: report it, so its one log line is written.
-        const after = await deps.store.get(agentId).catch(() => undefined);
-        if (after?.record.state === 'expired' && after.record.expiredBy === invocationId) {
-          return { ...expired, record: after.record };
-        }
-        throw error;
-      }
+      // If the expire write was applied although we heard an error (a timeout, or an SDK retry of
+      // a write that had committed, which then fails its own condition), the record carries this
+      // invocation's id: the expiry is ours, and its one log line must be written.
+      const record = await writeOrFindApplied(
+        deps,
+        decision.next,
+        stored.version,
+        (found) => found.state === 'expired' && found.expiredBy === invocationId,
+      );
+      return { kind: 'expired', record, expiredAt: decision.expiredAt, detectedAt: decision.detectedAt };
     } catch (error) {
       if (error instanceof VersionConflictError) continue;
       throw error;
     }
   }
   throw new BackendUnavailableError('store', `agent ${agentId} is being updated concurrently; retry`);
+}
+
+/** A conditional write; on any error, a read tells whether it was applied all the same. */
+async function writeOrFindApplied(
+  deps: CoreDeps,
+  next: AgentRecord,
+  version: string,
+  isOurs: (found: AgentRecord) => boolean,
+): Promise<AgentRecord> {
+  try {
+    return (await deps.store.replace(next, version)).record;
+  } catch (error) {
+    const found = await deps.store.get(next.agentId).catch(() => undefined);
+    if (found !== undefined && isOurs(found.record)) return found.record;
+    throw error;
+  }
 }

@@ -5,8 +5,7 @@ import { type HeartbeatOutcome, decideHeartbeat } from './decide-heartbeat.js';
 import { BackendUnavailableError, VersionConflictError } from './errors.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { AgentStore, ExpiryScheduler } from './ports.js';
-import { scheduleNameFor } from './schedule-name.js';
-import { toIso } from './time.js';
+import { armSchedule, recoverUnknownSchedule } from './arm-schedule.js';
 
 export interface CoreDeps {
   store: AgentStore;
@@ -30,62 +29,71 @@ export const MAX_ATTEMPTS = 10;
 /**
  * Ingest use case: read -> decide -> arm -> conditional write, retried on a lost race.
  *
- * The schedule is written before the record. If the schedule write fails nothing has been
- * written, so the record never names a schedule the scheduler lacks (I6). If the record write
- * then fails for any reason but a lost race, settleFailedWrite looks at what was stored before
- * deciding what the schedule must be. A lost race re-reads and decides again; if we had already written a
- * schedule, the retry writes it again, since another writer may have overwritten it meanwhile.
- * The invariant this keeps: every request that writes the schedule ends with a successful
- * conditional write of the record (or gives up with an error). So the last schedule write for an
- * agent is by the writer whose record was committed last, and the scheduler holds the time the
- * record names.
+ * The schedule is written before the record, so the record never names a schedule that was not
+ * written (I6). Every request that writes the schedule then ends in one of two ways:
+ * - a successful conditional write of the record (after a lost race it re-reads, decides again
+ *   and writes the schedule again, since another writer may have overwritten it meanwhile). So
+ *   the last schedule write for an agent is by the writer whose record was committed last, and
+ *   the scheduler holds the time the record names;
+ * - or an error, after recoverUnknownSchedule has made sure the schedule cannot fire later than
+ *   whatever record is stored. A write that failed but did commit is found by reading it back.
  */
 export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Promise<HeartbeatResult> {
-  const name = scheduleNameFor(heartbeat.agentId);
-  let wroteSchedule = false;
-  let lastWritten: number | undefined;
-  let scheduleWrites = 0;
+  const state = { mayHaveWrittenSchedule: false, scheduleWrites: 0 };
+  try {
+    return await attempts(deps, heartbeat, state);
+  } catch (error) {
+    if (state.mayHaveWrittenSchedule) await recoverUnknownSchedule(deps, heartbeat.agentId);
+    throw error;
+  }
+}
 
+async function attempts(
+  deps: CoreDeps,
+  heartbeat: Heartbeat,
+  state: { mayHaveWrittenSchedule: boolean; scheduleWrites: number },
+): Promise<HeartbeatResult> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await deps.store.get(heartbeat.agentId);
     const current = stored?.record;
     // Read the clock per attempt: if an expiry won the race, this heartbeat really came after it.
-    const known = wroteSchedule ? null : (current?.armedFor ?? null);
+    const known = state.mayHaveWrittenSchedule ? null : (current?.armedFor ?? null);
     const decision = decideHeartbeat(current, heartbeat, deps.clock.now(), known);
+    const result = (record: AgentRecord) => ({
+      outcome: decision.outcome,
+      record,
+      previous: current,
+      scheduleWrites: state.scheduleWrites,
+    });
 
     if (decision.arm !== null) {
-      await deps.scheduler.upsert({
-        name,
-        fireAt: decision.arm,
-        payload: { agentId: heartbeat.agentId, armedFor: toIso(decision.arm) },
-      });
-      wroteSchedule = true;
-      lastWritten = decision.arm;
-      scheduleWrites++;
+      state.mayHaveWrittenSchedule = true; // a failed write may still have been applied
+      await armSchedule(deps, heartbeat.agentId, decision.arm);
+      state.scheduleWrites++;
     }
     if (!decision.write) {
-      const result = { outcome: decision.outcome, record: decision.next, previous: current, scheduleWrites };
-      if (!wroteSchedule || stored === undefined) return result;
+      if (!state.mayHaveWrittenSchedule || stored === undefined) return result(decision.next);
       // We wrote the schedule in this request, so we must also be the last to commit: rewrite the
       // unchanged record conditionally. If another writer committed meanwhile this conflicts and we
       // decide again; if it succeeds, any later writer's own conditional write fails and it re-arms.
       try {
         await deps.store.replace(stored.record, stored.version);
-        return result;
+        return result(decision.next);
       } catch (error) {
         if (error instanceof VersionConflictError) continue;
         throw error;
       }
     }
 
-    let saved: StoredAgent;
     try {
-      saved = await save(deps, stored, decision.next);
+      return result((await save(deps, stored, decision.next)).record);
     } catch (error) {
       if (error instanceof VersionConflictError) continue;
-      saved = await settleFailedWrite(deps, name, decision.next, lastWritten, error);
+      // It may have been applied all the same (a timeout after the server committed): look.
+      const now = await deps.store.get(heartbeat.agentId).catch(() => undefined);
+      if (now !== undefined && isDeepStrictEqual(now.record, decision.next)) return result(now.record);
+      throw error;
     }
-    return { outcome: decision.outcome, record: saved.record, previous: current, scheduleWrites };
   }
   throw new BackendUnavailableError(
     'store',
@@ -95,52 +103,4 @@ export async function recordHeartbeat(deps: CoreDeps, heartbeat: Heartbeat): Pro
 
 function save(deps: CoreDeps, stored: StoredAgent | undefined, next: AgentRecord): Promise<StoredAgent> {
   return stored === undefined ? deps.store.create(next) : deps.store.replace(next, stored.version);
-}
-
-/**
- * A record write failed with something other than a lost race. It may have been applied all the
- * same (a timeout after the server committed), so look before touching the scheduler:
- * - the record holds exactly what we wrote: it was applied, and the heartbeat succeeded;
- * - otherwise, if the record is alive and names an earlier fire time than the one we wrote, put
- *   that one back, so the schedule never fires after the record's deadline (earlier is safe: an
- *   early firing re-arms);
- * - never delete: a firing for an agent that is missing or not alive is ignored, while a delete
- *   could remove the schedule of a record whose write lands after all, and that agent would
- *   never expire.
- * If the store cannot be read either, the schedule stays as written and the error stands.
- */
-async function settleFailedWrite(
-  deps: CoreDeps,
-  name: string,
-  intended: AgentRecord,
-  written: number | undefined,
-  storeError: unknown,
-): Promise<StoredAgent> {
-  let now: StoredAgent | undefined;
-  try {
-    now = await deps.store.get(intended.agentId);
-  } catch {
-    throw storeError;
-  }
-  if (now !== undefined && isDeepStrictEqual(now.record, intended)) return now;
-  const named = now?.record.state === 'alive' ? now.record.armedFor : null;
-  if (written !== undefined && named !== null && named < written) {
-    try {
-      await deps.scheduler.upsert({
-        name,
-        fireAt: named,
-        payload: { agentId: intended.agentId, armedFor: toIso(named) },
-      });
-    } catch (restoreError) {
-      throw new BackendUnavailableError(
-        'store',
-        'the store write failed and the previous schedule could not be restored',
-        1,
-        {
-          cause: new AggregateError([storeError, restoreError]),
-        },
-      );
-    }
-  }
-  throw storeError;
 }

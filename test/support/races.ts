@@ -2,10 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentStore } from '../../functions/core/ports.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
+import { BackendUnavailableError } from '../../functions/core/errors.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { makeExpiryHandler } from '../../functions/handlers/expiry.js';
 import { noMetrics } from '../../functions/handlers/metrics.js';
 import { FakeClock, RecordingLog, RecordingScheduler, makeHeartbeat } from './fakes.js';
+import { type Fault, FaultyScheduler, FaultyStore } from './faulty.js';
 import { GatedStore } from './gated-store.js';
 
 /**
@@ -151,6 +153,75 @@ export function describeRaces(storeName: string, makeStore: () => Promise<AgentS
               const armed = s.scheduler.schedules.get(scheduleNameFor('web-1'));
               if (record?.state === 'alive') {
                 expect(armed?.fireAt).toBe(record.armedFor);
+                expect(armed?.fireAt ?? Infinity).toBeLessThanOrEqual(
+                  Math.ceil(record.deadline / 1000) * 1000,
+                );
+              }
+            }
+          },
+        ),
+        { numRuns: propertyRuns },
+      );
+    });
+
+    it('with store and scheduler faults injected, an alive agent keeps a schedule, never later than the deadline its record vouches for (I3, I6)', async () => {
+      const singleFault = (calls: number) =>
+        fc
+          .tuple(fc.nat(calls - 1), fc.constantFrom<Fault>('before', 'after'))
+          .map(([at, fault]) => Array.from({ length: at + 1 }, (_, i): Fault => (i === at ? fault : 'ok')));
+      const step = fc.oneof(
+        fc.record({
+          kind: fc.constant('beat' as const),
+          ttl: fc.constantFrom(30, 60),
+          advanceMs: fc.nat(20_000),
+        }),
+        fc.record({ kind: fc.constant('fire' as const), ttl: fc.constant(0), advanceMs: fc.nat(90_000) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.array(step, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 }),
+          // One failed call, anywhere: before it applied or after (its answer lost). Two failures
+          // together can leave the scheduler's state unknowable (README, "What can still go wrong").
+          fc.oneof(
+            fc.record({ store: singleFault(30), scheduler: fc.constant<Fault[]>([]) }),
+            fc.record({ store: fc.constant<Fault[]>([]), scheduler: singleFault(15) }),
+          ),
+          async (batches, { store: storeFaults, scheduler: schedulerFaults }) => {
+            const clock = new FakeClock();
+            const inner = await makeStore();
+            const store = new FaultyStore(inner, storeFaults);
+            const scheduler = new FaultyScheduler(schedulerFaults);
+            const core = { store, scheduler, clock };
+            const expire = makeExpiryHandler({ core, log: new RecordingLog(), metrics: noMetrics });
+            const name = scheduleNameFor('web-1');
+            // Agents retry a 503; Lambda retries a failed expiry invocation. Faults are finite, so both end.
+            const retrying = async (call: () => Promise<unknown>) => {
+              for (let attempt = 1; ; attempt++) {
+                try {
+                  return await call();
+                } catch (error) {
+                  if (!(error instanceof BackendUnavailableError) || attempt === 50) throw error;
+                }
+              }
+            };
+            for (const batch of batches) {
+              await Promise.all(
+                batch.map(async (op) => {
+                  clock.ms += op.advanceMs;
+                  if (op.kind === 'beat') {
+                    await retrying(() =>
+                      recordHeartbeat(core, makeHeartbeat({ ttlSeconds: op.ttl, intervalSeconds: 10 })),
+                    );
+                    return;
+                  }
+                  const firing = scheduler.fire(name);
+                  if (firing) await retrying(() => expire(firing.payload));
+                }),
+              );
+              const record = (await inner.get('web-1'))?.record;
+              if (record?.state === 'alive') {
+                const armed = scheduler.schedules.get(name);
+                expect(armed, 'an alive agent has a schedule').toBeDefined();
                 expect(armed?.fireAt ?? Infinity).toBeLessThanOrEqual(
                   Math.ceil(record.deadline / 1000) * 1000,
                 );

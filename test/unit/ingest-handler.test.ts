@@ -254,14 +254,23 @@ describe('POST /v1/heartbeats', () => {
       await expect(s.store.get('web-1')).resolves.toBeUndefined();
     });
 
-    it('a failed store write arms nothing: the previous schedule is put back', async () => {
+    it('a failed store write answers 503 and asks for an early firing, which re-arms what the record names', async () => {
       await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
-      const before = s.scheduler.schedules.get(scheduleNameFor('web-1'));
+      const before = await s.store.get('web-1');
       s.clock.advance(60);
       s.store.failNext('replace', new BackendUnavailableError('store', 'down'));
       const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
       expect(response.statusCode).toBe(503);
-      expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))).toEqual(before);
+      expect(response.headers?.['retry-after']).toBe('1');
+      // Unknown which record the schedule should serve, so it fires now rather than late...
+      const name = scheduleNameFor('web-1');
+      expect(s.scheduler.schedules.get(name)?.fireAt).toBe(s.clock.now());
+      // ...and the expiry handler, reading the record, arms exactly what it names.
+      const core = { store: s.store, scheduler: s.scheduler, clock: s.clock };
+      await expect(handleExpiry(core, 'web-1', 'inv-1')).resolves.toMatchObject({ kind: 'rearmed' });
+      const record = (await s.store.get('web-1'))?.record;
+      expect(record?.lastSeen).toBe(before?.record.lastSeen);
+      expect(s.scheduler.schedules.get(name)?.fireAt).toBe(record?.armedFor);
     });
 
     it('a failed first store write answers 503; the schedule it armed is never deleted, and fires into nothing', async () => {

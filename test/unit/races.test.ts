@@ -8,7 +8,7 @@ import { noMetrics } from '../../functions/handlers/metrics.js';
 import { FakeClock, RecordingLog, RecordingScheduler, makeHeartbeat } from '../support/fakes.js';
 import { describeRaces } from '../support/races.js';
 
-describeRaces('memory store', async () => new MemoryAgentStore(), 300);
+describeRaces('memory store', async () => new MemoryAgentStore(), 1000);
 
 describe('expiry whose write committed but reported an error', () => {
   for (const error of [
