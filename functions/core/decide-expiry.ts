@@ -1,6 +1,5 @@
 import type { AgentRecord } from './agent.js';
 import { appendTransition } from './decide-heartbeat.js';
-import { ceilToSecond } from './time.js';
 
 export type ExpiryDecision =
   | { kind: 'ignore'; reason: 'not-alive' }
@@ -19,7 +18,7 @@ export function decideExpiry(current: AgentRecord, now: number, invocationId: st
   if (current.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
 
   if (now < current.deadline) {
-    const fireAt = ceilToSecond(current.deadline);
+    const fireAt = current.deadline;
     // Written even when armedFor is unchanged: the conditional write is what tells us whether a
     // heartbeat committed (with a newer schedule) while we re-armed from an older read.
     return { kind: 'rearm', fireAt, next: { ...current, armedFor: fireAt } };

@@ -1,6 +1,5 @@
 import { type AgentRecord, type Transition, MAX_TRANSITIONS, deadlineOf } from './agent.js';
 import type { Heartbeat } from './heartbeat.js';
-import { ceilToSecond } from './time.js';
 
 export type HeartbeatOutcome = 'registered' | 'refreshed' | 'recovered' | 'stale';
 
@@ -36,14 +35,14 @@ export function decideHeartbeat(
       outcome: 'stale',
       next: current,
       write: false,
-      arm: mustRestore ? (current.armedFor ?? ceilToSecond(current.deadline)) : null,
+      arm: mustRestore ? (current.armedFor ?? current.deadline) : null,
     };
   }
 
   // Server receive time, never moved backwards by a slow request racing a fast one (I4).
   const lastSeen = Math.max(current?.lastSeen ?? 0, now);
   const deadline = deadlineOf({ lastSeen, ttlSeconds: heartbeat.ttlSeconds });
-  const arm = scheduleStillGood(scheduled, deadline, heartbeat) ? null : ceilToSecond(deadline);
+  const arm = scheduleStillGood(scheduled, deadline, heartbeat) ? null : deadline;
   const becameAlive = current === undefined || current.state !== 'alive';
 
   return {
@@ -83,7 +82,7 @@ export function decideHeartbeat(
 function scheduleStillGood(scheduled: number | null, deadline: number, heartbeat: Heartbeat): boolean {
   if (scheduled === null) return false;
   const slackMs = Math.max(0, heartbeat.ttlSeconds - 1.5 * heartbeat.intervalSeconds) * 1000;
-  return scheduled <= ceilToSecond(deadline) && scheduled >= deadline - slackMs;
+  return scheduled <= deadline && scheduled >= deadline - slackMs;
 }
 
 /**

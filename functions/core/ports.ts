@@ -26,7 +26,10 @@ export interface AgentPage {
 export interface ScheduleRequest {
   /** Derived from agentId by scheduleNameFor: one name per agent, whatever happens (I1). */
   name: string;
-  /** Epoch ms, whole seconds (EventBridge `at()` has second resolution). */
+  /**
+   * Epoch ms: the deadline itself. An adapter with coarser resolution rounds up, never down
+   * (EventBridge `at()` takes whole seconds), so a schedule never fires before its deadline.
+   */
   fireAt: number;
   payload: ExpiryPayload;
 }

@@ -24,12 +24,12 @@ describe('decideExpiry', () => {
   it('re-arms to the real deadline when fired early, with a conditional write even if armedFor stays', () => {
     expect(decideExpiry(alive, alive.deadline - 1, 'inv-1')).toEqual({
       kind: 'rearm',
-      fireAt: T0 + 91_000,
+      fireAt: T0 + 90_400,
       next: alive,
     });
     const armedEarlier = { ...alive, armedFor: T0 + 60_000 };
     const decision = decideExpiry(armedEarlier, T0 + 60_000, 'inv-1');
-    expect(decision).toMatchObject({ kind: 'rearm', fireAt: T0 + 91_000, next: { armedFor: T0 + 91_000 } });
+    expect(decision).toMatchObject({ kind: 'rearm', fireAt: T0 + 90_400, next: { armedFor: T0 + 90_400 } });
   });
 
   it('ignores an agent that is already expired (a duplicate delivery changes nothing)', () => {

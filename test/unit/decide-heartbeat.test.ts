@@ -15,9 +15,9 @@ describe('decideHeartbeat', () => {
     const decision = afterHeartbeatAt(0.25);
     expect(decision.outcome).toBe('registered');
     expect(decision.next).toMatchObject({ state: 'alive', lastSeen: T0 + 250, deadline: T0 + 90_250 });
-    // at() has second resolution: round up, never fire before the deadline.
-    expect(decision.arm).toBe(T0 + 91_000);
-    expect(decision.next.armedFor).toBe(T0 + 91_000);
+    // Armed exactly at the deadline (the EventBridge adapter rounds up to its whole seconds).
+    expect(decision.arm).toBe(T0 + 90_250);
+    expect(decision.next.armedFor).toBe(T0 + 90_250);
     expect(decision.next.transitions).toEqual([{ state: 'alive', at: T0 + 250 }]);
   });
 

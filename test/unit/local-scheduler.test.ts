@@ -96,7 +96,7 @@ describe('LocalExpiryScheduler', () => {
     await s.advance(60);
     expect(s.fired.map((f) => [f.payload.agentId, f.at - now])).toEqual([
       ['overdue', 0],
-      ['unarmed', 11_000],
+      ['unarmed', 10_500],
       ['future', 30_000],
     ]);
   });

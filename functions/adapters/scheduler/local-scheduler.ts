@@ -2,7 +2,7 @@ import type { AgentRecord, ExpiryPayload } from '../../core/agent.js';
 import type { Clock } from '../../core/clock.js';
 import type { ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
 import { scheduleNameFor } from '../../core/schedule-name.js';
-import { ceilToSecond, toIso } from '../../core/time.js';
+import { toIso } from '../../core/time.js';
 import { KeyedMinHeap } from './keyed-min-heap.js';
 
 /** The timer functions the scheduler uses; injectable so a benchmark can run in virtual time. */
@@ -82,7 +82,7 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
   async rebuild(alive: AsyncIterable<AgentRecord>): Promise<number> {
     let count = 0;
     for await (const record of alive) {
-      const fireAt = record.armedFor ?? ceilToSecond(record.deadline);
+      const fireAt = record.armedFor ?? record.deadline;
       const name = scheduleNameFor(record.agentId);
       if (!this.heap.has(name)) {
         this.heap.set(name, fireAt, {
