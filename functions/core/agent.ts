@@ -12,6 +12,8 @@ export interface CheckResult {
 export interface Transition {
   state: AgentState;
   at: number;
+  /** For an expiry: the invocation that declared it (kept after a recovery clears expiredBy). */
+  by?: string;
 }
 
 export interface AgentRecord {

@@ -39,7 +39,11 @@ export function decideExpiry(current: AgentRecord, now: number, invocationId: st
       // still pending it fires once more and is ignored; deleting it here could race a recovering
       // heartbeat's fresh schedule, which is worse than one wasted invocation.
       armedFor: null,
-      transitions: appendTransition(current.transitions, { state: 'expired', at: current.deadline }),
+      transitions: appendTransition(current.transitions, {
+        state: 'expired',
+        at: current.deadline,
+        by: invocationId,
+      }),
     },
   };
 }

@@ -60,13 +60,11 @@ async function attempts(
         return { kind: 'rearmed', fireAt: decision.fireAt };
       }
       // If the expire write was applied although we heard an error (a timeout, or an SDK retry of
-      // a write that had committed, which then fails its own condition), the record carries this
-      // invocation's id: the expiry is ours, and its one log line must be written.
-      const record = await writeOrFindApplied(
-        deps,
-        decision.next,
-        stored.version,
-        (found) => found.state === 'expired' && found.expiredBy === invocationId,
+      // a write that had committed, which then fails its own condition), its transition carries
+      // this invocation's id, even if a heartbeat has recovered the agent since: the expiry is
+      // ours, and its one log line must be written.
+      const record = await writeOrFindApplied(deps, decision.next, stored.version, (found) =>
+        found.transitions.some((t) => t.state === 'expired' && t.by === invocationId),
       );
       return { kind: 'expired', record, expiredAt: decision.expiredAt, detectedAt: decision.detectedAt };
     } catch (error) {
@@ -77,7 +75,11 @@ async function attempts(
   throw new BackendUnavailableError('store', `agent ${agentId} is being updated concurrently; retry`);
 }
 
-/** A conditional write; on any error, a read tells whether it was applied all the same. */
+/**
+ * A conditional write; on any error, a read tells whether it was applied all the same: the
+ * version moved on and the record is ours. The version check matters: a re-arm to the time the
+ * record already names would otherwise read back as "applied" when it never was.
+ */
 async function writeOrFindApplied(
   deps: CoreDeps,
   next: AgentRecord,
@@ -88,7 +90,7 @@ async function writeOrFindApplied(
     return (await deps.store.replace(next, version)).record;
   } catch (error) {
     const found = await deps.store.get(next.agentId).catch(() => undefined);
-    if (found !== undefined && isOurs(found.record)) return found.record;
+    if (found !== undefined && found.version !== version && isOurs(found.record)) return found.record;
     throw error;
   }
 }

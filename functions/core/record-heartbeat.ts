@@ -88,10 +88,18 @@ async function attempts(
     try {
       return result((await save(deps, stored, decision.next)).record);
     } catch (error) {
-      if (error instanceof VersionConflictError) continue;
-      // It may have been applied all the same (a timeout after the server committed): look.
+      // It may have been applied all the same: a timeout after the server committed, or an SDK
+      // retry of a write that had committed, which then fails its own condition. Look: a newer
+      // version holding exactly our record (lastSeen is this request's own time) is ours.
       const now = await deps.store.get(heartbeat.agentId).catch(() => undefined);
-      if (now !== undefined && isDeepStrictEqual(now.record, decision.next)) return result(now.record);
+      if (
+        now !== undefined &&
+        now.version !== stored?.version &&
+        isDeepStrictEqual(now.record, decision.next)
+      ) {
+        return result(now.record);
+      }
+      if (error instanceof VersionConflictError) continue;
       throw error;
     }
   }

@@ -115,20 +115,23 @@ export function lazyHttpHandler(init: () => Promise<HttpHandler>): HttpHandler {
   };
 }
 
-/** As lazyHttpHandler, for the scheduler's invocations: failures are thrown so the scheduler retries. */
-export function lazyHandler<E>(
-  init: () => Promise<(event: E) => Promise<void>>,
-): (event: E) => Promise<void> {
-  let ready: Promise<(event: E) => Promise<void>> | undefined;
-  return async (event) => {
+/**
+ * As lazyHttpHandler, for the scheduler's invocations: failures are thrown so that Lambda retries
+ * and then dead-letters the event. The Lambda context is passed on (its request id names the
+ * expiry in the record and the log line).
+ */
+export function lazyHandler<E, C>(
+  init: () => Promise<(event: E, context?: C) => Promise<void>>,
+): (event: E, context?: C) => Promise<void> {
+  let ready: Promise<(event: E, context?: C) => Promise<void>> | undefined;
+  return async (event, context) => {
     try {
       ready ??= init().catch((error: unknown) => {
         ready = undefined;
         throw error;
       });
-      await (
-        await ready
-      )(event);
+      const handler = await ready;
+      await handler(event, context);
     } finally {
       metrics.flush();
     }

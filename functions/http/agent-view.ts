@@ -23,6 +23,7 @@ export function toAgentView(record: AgentRecord) {
     transitions: record.transitions.map((transition) => ({
       state: transition.state,
       at: toIso(transition.at),
+      ...(transition.by === undefined ? {} : { by: transition.by }),
     })),
   };
 }

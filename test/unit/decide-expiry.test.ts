@@ -18,7 +18,7 @@ describe('decideExpiry', () => {
       expiredBy: 'inv-1',
       armedFor: null,
     });
-    expect(decision.next.transitions.at(-1)).toEqual({ state: 'expired', at: T0 + 90_400 });
+    expect(decision.next.transitions.at(-1)).toEqual({ state: 'expired', at: T0 + 90_400, by: 'inv-1' });
   });
 
   it('re-arms to the real deadline when fired early, with a conditional write even if armedFor stays', () => {

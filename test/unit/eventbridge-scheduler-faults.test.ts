@@ -253,6 +253,17 @@ describe('EventBridgeExpiryScheduler.delete', () => {
   });
 });
 
+describe('EventBridgeExpiryScheduler concurrent updates', () => {
+  it('tries an update again when another writer is changing the same schedule (ConflictException)', async () => {
+    mock.reset();
+    mock.on(UpdateScheduleCommand).rejectsOnce(conflict()).resolves({});
+    const plain = new EventBridgeExpiryScheduler(client, CONFIG);
+    await plain.upsert(REQUEST);
+    expect(mock.commandCalls(UpdateScheduleCommand)).toHaveLength(2);
+    expect(mock.commandCalls(CreateScheduleCommand)).toHaveLength(0);
+  });
+});
+
 describe('EventBridgeExpiryScheduler fire times', () => {
   it('turns a fire time already past into one a few seconds ahead, since at() cannot be in the past', async () => {
     mock.reset();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lazyHttpHandler } from '../../functions/entrypoints/aws.js';
+import { lazyHandler, lazyHttpHandler } from '../../functions/entrypoints/aws.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
 import { json } from '../../functions/http/problem.js';
 import { apiEvent } from '../support/api-events.js';
@@ -19,5 +19,16 @@ describe('lazyHttpHandler', () => {
     expect((await handler(apiEvent())).statusCode).toBe(200);
     expect((await handler(apiEvent())).statusCode).toBe(200);
     expect(inits).toBe(2);
+  });
+});
+
+describe('lazyHandler', () => {
+  it('passes the Lambda context on, so the expiry can be named by its request id', async () => {
+    const seen: unknown[] = [];
+    const handler = lazyHandler(async () => async (event: unknown, context?: { awsRequestId?: string }) => {
+      seen.push([event, context?.awsRequestId]);
+    });
+    await handler({ agentId: 'a' }, { awsRequestId: 'req-123' });
+    expect(seen).toEqual([[{ agentId: 'a' }, 'req-123']]);
   });
 });

@@ -106,24 +106,26 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
   }
 
   async upsert(request: ScheduleRequest): Promise<void> {
-    const input = this.scheduleInput(request);
     // The schedule usually exists (steady state: a heartbeat moves its deadline), so Update first.
     // Create on ResourceNotFound; back to Update on Conflict, when another writer created it in
-    // between (or our own earlier Create succeeded but its response was lost).
+    // between (or our own earlier Create succeeded but its response was lost). A Conflict on
+    // Update (another writer changing the same schedule at that moment) is simply tried again.
+    // The input is built per call: a fire time clamped to "a few seconds ahead" must stay ahead
+    // after retries and timeouts.
     let op: 'update' | 'create' = 'update';
     let lastError: unknown;
     for (let step = 0; step < MAX_UPSERT_STEPS; step++) {
       try {
         await this.call(() =>
           op === 'update'
-            ? this.client.send(new UpdateScheduleCommand(input))
-            : this.client.send(new CreateScheduleCommand(input)),
+            ? this.client.send(new UpdateScheduleCommand(this.scheduleInput(request)))
+            : this.client.send(new CreateScheduleCommand(this.scheduleInput(request))),
         );
         return;
       } catch (err) {
         lastError = err;
         if (op === 'update' && err instanceof ResourceNotFoundException) op = 'create';
-        else if (op === 'create' && err instanceof ConflictException) op = 'update';
+        else if (err instanceof ConflictException) op = 'update';
         else throw this.failure(`upsert of schedule ${request.name} failed`, err);
       }
     }
@@ -179,7 +181,8 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
    * 503 that would send the whole fleet into retries and hide it.
    */
   private failure(message: string, cause: unknown): Error {
-    if (isRetryableSchedulerError(cause)) return this.unavailable(message, cause);
+    if (isRetryableSchedulerError(cause) || cause instanceof ConflictException)
+      return this.unavailable(message, cause);
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     return new Error(`${message} (${detail})`, { cause });
   }
