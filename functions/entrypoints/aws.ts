@@ -84,6 +84,7 @@ export async function composeCore(persistence: PersistenceConfig, env: Env): Pro
   // SDK's own retries are off rather than multiplied by ours.
   const scheduler = new EventBridgeExpiryScheduler(new SchedulerClient({ maxAttempts: 1, requestHandler }), {
     ...readSchedulerConfig(env),
+    clock: systemClock,
     onThrottle: () => metrics.count('SchedulerThrottles'),
   });
   return { store: await composeStore(persistence), scheduler, clock: systemClock };

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { EventBridgeExpiryScheduler } from '../../functions/adapters/scheduler/eventbridge-scheduler.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
 import type { ScheduleRequest } from '../../functions/core/ports.js';
+import { FakeClock } from '../support/fakes.js';
 import { motoSchedulerClient } from '../support/moto.js';
 
 const TARGET_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:expire';
@@ -47,6 +48,7 @@ describe('EventBridgeExpiryScheduler against moto', () => {
       maxEventAgeSeconds: 1800,
       maxRetryAttempts: 7,
       retry: instantRetry,
+      clock: new FakeClock(),
     });
   });
 
@@ -126,6 +128,7 @@ describe('EventBridgeExpiryScheduler against moto', () => {
       roleArn: ROLE_ARN,
       deadLetterArn: DLQ_ARN,
       retry: instantRetry,
+      clock: new FakeClock(),
     });
 
     // AWS answers ResourceNotFoundException to both Update and Create here; moto 5.2.5 answers

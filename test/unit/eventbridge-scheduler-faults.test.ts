@@ -21,8 +21,11 @@ import {
 import { backoffDelayMs, isTransientAwsError, withRetry } from '../../functions/adapters/retry.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
 import type { ScheduleRequest } from '../../functions/core/ports.js';
+import { FakeClock } from '../support/fakes.js';
 
+// A fixed clock well before the fire times below: nothing here depends on today's date.
 const CONFIG = {
+  clock: new FakeClock(Date.UTC(2030, 0, 1)),
   groupName: 'heartbeat',
   targetArn: 'arn:aws:lambda:us-east-1:123456789012:function:expire',
   roleArn: 'arn:aws:iam::123456789012:role/scheduler-invoke-expire',
@@ -269,7 +272,7 @@ describe('EventBridgeExpiryScheduler fire times', () => {
     mock.reset();
     mock.on(UpdateScheduleCommand).resolves({});
     const now = Date.UTC(2030, 0, 2, 3, 4, 5, 500);
-    const clocked = new EventBridgeExpiryScheduler(client, { ...CONFIG, now: () => now });
+    const clocked = new EventBridgeExpiryScheduler(client, { ...CONFIG, clock: new FakeClock(now) });
     await clocked.upsert({ ...REQUEST, fireAt: now - 60_000 });
     await clocked.upsert({ ...REQUEST, fireAt: now + 120_000 });
     expect(

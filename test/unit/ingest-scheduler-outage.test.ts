@@ -37,6 +37,7 @@ function setup() {
     roleArn: 'arn:aws:iam::123456789012:role/invoke-expire',
     deadLetterArn: 'arn:aws:sqs:us-east-1:123456789012:expiry-dlq',
     retry: { maxAttempts: 4, baseDelayMs: 10, maxDelayMs: 2000, sleep: async () => undefined },
+    clock,
   });
   const ingest = makeIngestHandler({
     core: { store, scheduler, clock },

@@ -9,6 +9,7 @@ import {
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import type { CreateScheduleCommandInput, SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { Clock } from '../../core/clock.js';
 import { BackendUnavailableError } from '../../core/errors.js';
 import type { ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
 import { isTransientAwsError, withRetry } from '../retry.js';
@@ -27,8 +28,8 @@ export interface EventBridgeExpirySchedulerConfig {
   /** Scheduler's own invocation retries (0-185). Default 20. */
   maxRetryAttempts?: number;
   retry?: Omit<RetryOptions, 'isRetryable'>;
-  /** Epoch ms now; injectable for tests. */
-  now?: () => number;
+  /** The service's clock: a fire time already due is moved to a few seconds after its now. */
+  clock: Clock;
   /** Told of every throttled call, retried or not, so throttling shows on a dashboard before it hurts. */
   onThrottle?: () => void;
 }
@@ -68,13 +69,11 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
   private readonly retry: RetryOptions;
   private readonly maxEventAgeSeconds: number;
   private readonly maxRetryAttempts: number;
-  private readonly now: () => number;
 
   constructor(
     private readonly client: SchedulerClient,
     private readonly config: EventBridgeExpirySchedulerConfig,
   ) {
-    this.now = config.now ?? Date.now;
     this.maxEventAgeSeconds = config.maxEventAgeSeconds ?? DEFAULT_MAX_EVENT_AGE_SECONDS;
     this.maxRetryAttempts = config.maxRetryAttempts ?? DEFAULT_MAX_RETRY_ATTEMPTS;
     // Scheduler would reject every call with a ValidationException: fail at start-up instead.
@@ -148,7 +147,7 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
     // A one-time schedule cannot be created in the past. A time already due (putting back a
     // schedule whose firing is in flight) becomes "a few seconds from now": it fires at once, as
     // it would have, and the expiry handler decides from the record what is due.
-    const at = Math.max(fireAt, this.now() + MIN_LEAD_MS);
+    const at = Math.max(fireAt, this.config.clock.now() + MIN_LEAD_MS);
     return {
       Name: name,
       GroupName: this.config.groupName,
