@@ -9,14 +9,12 @@ import { MemoryAgentStore } from '../functions/adapters/memory/agent-store.js';
 import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
 import { LocalExpiryScheduler } from '../functions/adapters/scheduler/local-scheduler.js';
 import type { ExpiryPayload } from '../functions/core/agent.js';
-import type { Clock } from '../functions/core/clock.js';
 import { systemClock } from '../functions/adapters/system-clock.js';
-import type { ExpiryScheduler, ScheduleRequest } from '../functions/core/ports.js';
+import type { CallOptions, Clock, ExpiryScheduler, Log, ScheduleRequest } from '../functions/core/ports.js';
 import { makeExpiryHandler } from '../functions/handlers/expiry.js';
 import { makeIngestHandler } from '../functions/handlers/ingest.js';
-import type { Log } from '../functions/handlers/log.js';
-import { noMetrics } from '../functions/handlers/metrics.js';
 import { makeBearerAuth } from '../functions/http/auth.js';
+import { noMetrics } from '../functions/observability/null-metrics.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { heartbeatEvent, TOKEN } from '../test/support/api-events.js';
 import { VirtualTime } from '../test/support/virtual-time.js';
@@ -31,12 +29,12 @@ class CountingScheduler implements ExpiryScheduler {
   get total(): number {
     return [...this.writes.values()].reduce((a, b) => a + b, 0);
   }
-  async upsert(request: ScheduleRequest): Promise<void> {
+  async upsert(request: ScheduleRequest, options?: CallOptions): Promise<void> {
     this.writes.set(request.payload.agentId, (this.writes.get(request.payload.agentId) ?? 0) + 1);
-    await this.inner.upsert(request);
+    await this.inner.upsert(request, options);
   }
-  delete(name: string): Promise<void> {
-    return this.inner.delete(name);
+  delete(name: string, options?: CallOptions): Promise<void> {
+    return this.inner.delete(name, options);
   }
 }
 
@@ -64,25 +62,24 @@ type StoreFactory = typeof dynaliteStore | typeof memoryStore;
 async function pipeline(clock: Clock, timers?: VirtualTime, makeStore: StoreFactory = dynaliteStore) {
   const { store, close: closeStore } = await makeStore();
   const invocations = new Map<string, number>();
-  let expire: (payload: ExpiryPayload) => Promise<void> = async () => undefined;
+  let expire: (payload: ExpiryPayload, context: { awsRequestId: string }) => Promise<void> = async () =>
+    undefined;
   const local = new LocalExpiryScheduler({
     clock,
     ...(timers ? { timers } : {}),
-    fire: (payload) => {
+    fire: (payload, deliveryId) => {
       invocations.set(payload.agentId, (invocations.get(payload.agentId) ?? 0) + 1);
-      return expire(payload);
+      return expire(payload, { awsRequestId: deliveryId });
     },
     deadLetter: (payload) => console.error('dead-lettered', payload),
   });
   const scheduler = new CountingScheduler(local);
-  const core = { store, scheduler, clock };
-  expire = makeExpiryHandler({ core, log: quiet, metrics: noMetrics });
+  const core = { store, scheduler, clock, log: quiet, metrics: noMetrics };
+  expire = makeExpiryHandler({ core });
   const ingest = makeIngestHandler({
     core,
     policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
     authenticate: makeBearerAuth([TOKEN]),
-    log: quiet,
-    metrics: noMetrics,
   });
   const close = async () => {
     await local.stop();

@@ -16,10 +16,9 @@ import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
 import { systemClock } from '../functions/adapters/system-clock.js';
 import type { AgentRecord, AgentState, StoredAgent } from '../functions/core/agent.js';
 import { VersionConflictError } from '../functions/core/errors.js';
-import type { AgentPage, AgentStore, ExpiryScheduler } from '../functions/core/ports.js';
+import type { AgentPage, AgentStore, CallOptions, ExpiryScheduler, Log } from '../functions/core/ports.js';
 import { makeIngestHandler } from '../functions/handlers/ingest.js';
-import type { Log } from '../functions/handlers/log.js';
-import { noMetrics } from '../functions/handlers/metrics.js';
+import { noMetrics } from '../functions/observability/null-metrics.js';
 import { makeBearerAuth } from '../functions/http/auth.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { TOKEN, heartbeatEvent } from '../test/support/api-events.js';
@@ -44,21 +43,25 @@ class CountingStore implements AgentStore {
     this.reads = this.conditionalWrites = this.conflicts = 0;
   }
 
-  get(agentId: string): Promise<StoredAgent | undefined> {
+  get(agentId: string, options?: CallOptions): Promise<StoredAgent | undefined> {
     this.reads++;
-    return this.inner.get(agentId);
+    return this.inner.get(agentId, options);
   }
 
-  create(record: AgentRecord): Promise<StoredAgent> {
-    return this.#write(() => this.inner.create(record));
+  create(record: AgentRecord, options?: CallOptions): Promise<StoredAgent> {
+    return this.#write(() => this.inner.create(record, options));
   }
 
-  replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent> {
-    return this.#write(() => this.inner.replace(record, expectedVersion));
+  replace(record: AgentRecord, expectedVersion: string, options?: CallOptions): Promise<StoredAgent> {
+    return this.#write(() => this.inner.replace(record, expectedVersion, options));
   }
 
   listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
     return this.inner.listByState(state, page);
+  }
+
+  listOpen(page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+    return this.inner.listOpen(page);
   }
 
   async #write(write: () => Promise<StoredAgent>): Promise<StoredAgent> {
@@ -95,11 +98,9 @@ async function timeBoxed(
 async function handlerRate(inner: AgentStore) {
   const store = new CountingStore(inner);
   const ingest = makeIngestHandler({
-    core: { store, scheduler: noScheduler, clock: systemClock },
+    core: { store, scheduler: noScheduler, clock: systemClock, log: quiet, metrics: noMetrics },
     policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
     authenticate: makeBearerAuth([TOKEN]),
-    log: quiet,
-    metrics: noMetrics,
   });
   let firstFailure: string | undefined;
   const send = async (i: number) => {

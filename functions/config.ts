@@ -56,6 +56,7 @@ const localSchema = policySchema.extend({
   DATA_DIR: z.string().min(1).default('./.data'),
   HEARTBEAT_TOKEN: z.string().min(1).default(DEV_TOKEN),
   MIN_TTL_SECONDS: seconds(1),
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 export type LocalConfig = ReturnType<typeof readLocalConfig>;
@@ -122,6 +123,7 @@ export function readLocalConfig(env: Env) {
     store: localStore(c),
     token: c.HEARTBEAT_TOKEN,
     tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
+    reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
   };
 }
 

@@ -38,14 +38,16 @@ const connector = createCouchbaseConnector({
 });
 try {
   const started = Date.now();
-  const result = await ensureCouchbaseIndexes(await connector.cluster(), connector.keyspace, {
+  const results = await ensureCouchbaseIndexes(await connector.cluster(), connector.keyspace, {
     waitMs: 5 * 60_000,
   });
-  console.log(
-    `couchbase-setup: index ${result.index} on ${result.keyspace} ` +
-      `${result.created ? 'created' : 'already existed'}, state ${result.state} ` +
-      `(${((Date.now() - started) / 1000).toFixed(1)} s)`,
-  );
+  for (const result of results) {
+    console.log(
+      `couchbase-setup: index ${result.index} on ${result.keyspace} ` +
+        `${result.created ? 'created' : 'already existed'}, state ${result.state}`,
+    );
+  }
+  console.log(`couchbase-setup: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 } catch (error) {
   console.error('couchbase-setup failed:', error);
   process.exitCode = 1;

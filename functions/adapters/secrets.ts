@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { z } from 'zod';
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../core/ports.js';
 import { BackendUnavailableError } from '../core/errors.js';
 
 export interface SecretSourceOptions<T extends z.ZodType> {

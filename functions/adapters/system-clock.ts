@@ -1,3 +1,3 @@
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../core/ports.js';
 
 export const systemClock: Clock = { now: () => Date.now() };

@@ -16,9 +16,41 @@ export interface Transition {
   by?: string;
 }
 
+/** Who noticed an expiry: the agent's own schedule firing, or the reconciler's sweep. */
+export type DetectedBy = 'schedule' | 'reconciler';
+
+/** What on-call is told about one expiry: the `agent expired` line, and later the event. */
+export interface ExpiryReport {
+  agentId: string;
+  lastSeen: number;
+  ttlSeconds: number;
+  /** The deadline that passed. */
+  expiredAt: number;
+  detectedAt: number;
+  detectedBy: DetectedBy;
+  bootId: string | null;
+  /** Checks not passing at the last heartbeat, outputs cut to a few hundred characters. */
+  failingChecks: CheckResult[];
+  labels: Record<string, string>;
+}
+
+/**
+ * An event committed with the transition it reports (a transactional outbox inside the record):
+ * it is delivered after the commit and then removed, so a process that dies in between leaves it
+ * here for a retry of the same invocation, or the reconciler, to deliver (I9).
+ */
+export interface OutboxEvent {
+  type: 'agent.expired';
+  /** The invocation that committed it; unique per agent, so it also identifies the event. */
+  by: string;
+  /** When it was committed. */
+  at: number;
+  report: ExpiryReport;
+}
+
 export interface AgentRecord {
-  /** Bumped when the stored shape changes, so old documents can be migrated on read. */
-  schemaVersion: 1;
+  /** Bumped when the stored shape changes; readers upgrade older documents (upgradeRecord). */
+  schemaVersion: 2;
   agentId: string;
   state: AgentState;
   bootId: string | null;
@@ -29,20 +61,27 @@ export interface AgentRecord {
   intervalSeconds: number;
   /** lastSeen + ttl: the agent expires when this passes without a newer heartbeat. */
   deadline: number;
-  /** Fire time of the schedule currently armed for this agent, or null when none is. */
+  /**
+   * Fire time of the schedule this record vouches for, or null when none is known. A hint, never
+   * a promise (DESIGN.md I6): when set, the agent's schedule fires no later than `deadline` (a
+   * failed write may have left one firing even earlier, which is always safe); when null, the
+   * next heartbeat, firing or reconciler run arms one.
+   */
   armedFor: number | null;
   /** The deadline that passed (not when that was noticed), while expired. */
   expiredAt: number | null;
   /** When the expiry was noticed. */
   detectedAt: number | null;
   /**
-   * The expiry invocation that declared it (the Lambda request id): correlates the record with
-   * its log line, and lets that invocation recognise its own write when the answer was lost.
+   * The invocation that declared the expiry (a Lambda request id): correlates the record with
+   * its log line, and lets that invocation, or its retry, recognise its own write.
    */
   expiredBy: string | null;
   checks: CheckResult[];
   labels: Record<string, string>;
   transitions: Transition[];
+  /** Events committed but not yet delivered; normally empty. */
+  outbox: OutboxEvent[];
 }
 
 /** A record as read from a store, with the opaque token a conditional write must present. */
@@ -51,15 +90,36 @@ export interface StoredAgent {
   version: string;
 }
 
-/** What the scheduler delivers to the expiry handler: enough to recognise a stale firing. */
+/**
+ * What the scheduler delivers to the expiry handler. Only agentId matters: the handler re-reads
+ * the record and decides from it; armedFor says which schedule fired, for the log.
+ */
 export interface ExpiryPayload {
   agentId: string;
   /** ISO-8601 UTC fire time the schedule was armed for. */
-  armedFor: string;
+  armedFor?: string;
 }
 
 export const MAX_TRANSITIONS = 10;
+export const SCHEMA_VERSION = 2;
 
 export function deadlineOf(record: Pick<AgentRecord, 'lastSeen' | 'ttlSeconds'>): number {
   return record.lastSeen + record.ttlSeconds * 1000;
+}
+
+/**
+ * Turns a stored document into the current record shape. Version 1 lacked the outbox. Any other
+ * version is refused rather than read with fields dropped (a newer writer, or a bad manual edit).
+ * Beyond the version the shape is trusted: only the adapters write these documents, from records.
+ */
+export function upgradeRecord(fields: Record<string, unknown>, where: string): AgentRecord {
+  if (fields['schemaVersion'] === 1) {
+    return { ...(fields as unknown as Omit<AgentRecord, 'schemaVersion'>), schemaVersion: 2, outbox: [] };
+  }
+  if (fields['schemaVersion'] !== SCHEMA_VERSION) {
+    throw new Error(
+      `${where} has schemaVersion ${String(fields['schemaVersion'])}; only 1 and 2 are understood`,
+    );
+  }
+  return fields as unknown as AgentRecord;
 }

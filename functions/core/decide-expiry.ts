@@ -1,19 +1,28 @@
-import type { AgentRecord } from './agent.js';
+import type { AgentRecord, CheckResult, DetectedBy, ExpiryReport } from './agent.js';
 import { appendTransition } from './decide-heartbeat.js';
 
 export type ExpiryDecision =
   | { kind: 'ignore'; reason: 'not-alive' }
   /** Fired before the deadline (coalesced arming, or an old firing): arm for the real deadline. */
   | { kind: 'rearm'; fireAt: number; next: AgentRecord }
-  | { kind: 'expire'; next: AgentRecord; expiredAt: number; detectedAt: number };
+  | { kind: 'expire'; next: AgentRecord; report: ExpiryReport };
+
+/** Enough of a check's output to tell what failed; the record keeps the whole of it. */
+export const REPORT_OUTPUT_CHARS = 256;
 
 /**
- * Decides what one expiry invocation does (pure). The firing's own armedFor is deliberately not
- * trusted to mean "superseded": under concurrent writers the scheduler may hold an earlier time
- * than the record names, and ignoring an early firing could leave an alive agent with no
- * schedule at all. Re-arming is an idempotent upsert of the one name, so it is always safe.
+ * Decides what one expiry invocation (a firing, or the reconciler) does (pure). A firing's own
+ * armedFor is deliberately not trusted to mean "superseded": under concurrent writers the
+ * scheduler may hold an earlier time than the record names, and ignoring an early firing could
+ * leave an alive agent with no schedule at all. Re-arming is an idempotent upsert of the one
+ * name, so it is always safe.
  */
-export function decideExpiry(current: AgentRecord, now: number, invocationId: string): ExpiryDecision {
+export function decideExpiry(
+  current: AgentRecord,
+  now: number,
+  invocationId: string,
+  detectedBy: DetectedBy,
+): ExpiryDecision {
   // Already expired (a duplicate delivery, I5) or deregistered: nothing to do, nothing to log.
   if (current.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
 
@@ -24,14 +33,24 @@ export function decideExpiry(current: AgentRecord, now: number, invocationId: st
     return { kind: 'rearm', fireAt, next: { ...current, armedFor: fireAt } };
   }
 
-  return {
-    kind: 'expire',
+  const report: ExpiryReport = {
+    agentId: current.agentId,
+    lastSeen: current.lastSeen,
+    ttlSeconds: current.ttlSeconds,
+    // The deadline that passed, not when it was noticed: on-call needs when the agent went silent.
     expiredAt: current.deadline,
     detectedAt: now,
+    detectedBy,
+    bootId: current.bootId,
+    failingChecks: current.checks.filter((check) => check.status !== 'pass').map(shortened),
+    labels: current.labels,
+  };
+  return {
+    kind: 'expire',
+    report,
     next: {
       ...current,
       state: 'expired',
-      // The deadline that passed, not when it was noticed: on-call needs when the agent went silent.
       expiredAt: current.deadline,
       detectedAt: now,
       expiredBy: invocationId,
@@ -44,6 +63,14 @@ export function decideExpiry(current: AgentRecord, now: number, invocationId: st
         at: current.deadline,
         by: invocationId,
       }),
+      // Committed with the expiry, delivered after it (I9): see deliverOwnEvents.
+      outbox: [...current.outbox, { type: 'agent.expired', by: invocationId, at: now, report }],
     },
   };
+}
+
+function shortened(check: CheckResult): CheckResult {
+  return check.output === undefined || check.output.length <= REPORT_OUTPUT_CHARS
+    ? check
+    : { ...check, output: `${check.output.slice(0, REPORT_OUTPUT_CHARS)}…` };
 }

@@ -9,7 +9,10 @@ export interface HeartbeatDecision {
   next: AgentRecord;
   /** False when the report changes nothing (a duplicate or reordered heartbeat). */
   write: boolean;
-  /** Fire time to write to the scheduler first, or null when the armed schedule is still good. */
+  /**
+   * Fire time to write to the scheduler first, or null when the armed schedule is still good.
+   * `next.armedFor` assumes that write succeeds; the write protocol corrects it when it does not.
+   */
   arm: number | null;
 }
 
@@ -19,7 +22,7 @@ export interface HeartbeatDecision {
  * `scheduled` is the fire time the scheduler is known to hold: the record's `armedFor`, or null
  * when there is none or it is unknown. After this request wrote a schedule and then lost a race,
  * another writer may have written after us, so the caller passes null and the schedule is
- * written again: the last writer to the scheduler then also holds the record's version.
+ * written again: the last writer to the scheduler is then also the last to commit.
  */
 export function decideHeartbeat(
   current: AgentRecord | undefined,
@@ -29,13 +32,14 @@ export function decideHeartbeat(
 ): HeartbeatDecision {
   if (current !== undefined && isStale(current, heartbeat)) {
     // Nothing to record, but if this request moved the schedule before learning that, put back
-    // the one the record names so the record never claims a schedule the scheduler lacks (I6).
+    // the one the record names, and commit the unchanged record so that we are the last to have
+    // written both (a writer that armed meanwhile then conflicts and arms again).
     const mustRestore = current.state === 'alive' && scheduled !== current.armedFor;
     return {
       outcome: 'stale',
       next: current,
-      write: false,
-      arm: mustRestore ? (current.armedFor ?? current.deadline) : null,
+      write: mustRestore,
+      arm: mustRestore ? Math.min(current.armedFor ?? current.deadline, current.deadline) : null,
     };
   }
 
@@ -50,7 +54,7 @@ export function decideHeartbeat(
     write: true,
     arm,
     next: {
-      schemaVersion: 1,
+      schemaVersion: 2,
       agentId: heartbeat.agentId,
       state: 'alive',
       bootId: heartbeat.bootId,
@@ -68,6 +72,8 @@ export function decideHeartbeat(
       transitions: becameAlive
         ? appendTransition(current?.transitions ?? [], { state: 'alive', at: lastSeen })
         : (current?.transitions ?? []),
+      // Undelivered events stay until whoever committed them (or the reconciler) delivers them.
+      outbox: current?.outbox ?? [],
     },
   };
 }

@@ -1,96 +1,68 @@
-import { isDeepStrictEqual } from 'node:util';
-import type { AgentRecord } from './agent.js';
-import { armSchedule, recoverUnknownSchedule } from './arm-schedule.js';
+import type { AgentRecord, DetectedBy } from './agent.js';
 import { decideExpiry } from './decide-expiry.js';
-import { BackendUnavailableError, VersionConflictError } from './errors.js';
-import type { CoreDeps } from './record-heartbeat.js';
-import { MAX_ATTEMPTS } from './record-heartbeat.js';
+import { deliverEvents } from './deliver-events.js';
+import type { Budget, CoreDeps } from './ports.js';
+import { done, writeAgent } from './write-protocol.js';
 
 export type ExpiryResult =
   | { kind: 'ignored'; reason: 'unknown-agent' | 'not-alive' }
-  | { kind: 'rearmed'; fireAt: number }
-  | { kind: 'expired'; record: AgentRecord; expiredAt: number; detectedAt: number };
+  /** armedFor null: the re-arm failed and the record says so; the reconciler arms one. */
+  | { kind: 'rearmed'; armedFor: number | null }
+  | { kind: 'expired'; record: AgentRecord };
+
+export interface ExpiryOutcome {
+  result: ExpiryResult;
+  /** On-call lines this invocation wrote: its own expiry, or one an earlier attempt committed. */
+  reported: number;
+}
 
 /**
- * Expiry use case, run when an agent's schedule fires: read -> decide -> (re-arm | expire) with a
- * conditional write. A heartbeat that lands between our read and write makes the write conflict;
- * we re-read and decide again, so a racing heartbeat never turns into a false expiry (I2). A
- * re-arm follows the same rule as ingest: it ends with its record write committed, or with
- * recoverUnknownSchedule before the error is thrown (and the invocation is retried).
+ * Expiry use case, for a firing of the agent's schedule or the reconciler: read -> decide ->
+ * (re-arm | expire) through the write protocol. A heartbeat that lands between our read and write
+ * makes the write conflict; we re-read and decide again, so a racing heartbeat never turns into a
+ * false expiry (I2). A re-arm that fails commits "no schedule known" instead of failing (I6).
+ *
+ * Then the invocation delivers the events it committed (I9): its expiry line, written once the
+ * expiry is stored. Lambda retries a failed invocation with the same request id, so a retry whose
+ * first attempt committed the expiry and then died finds the event under its own id and delivers
+ * it; another delivery of the same firing has another id, finds the agent expired and writes
+ * nothing (I5).
  */
 export async function handleExpiry(
   deps: CoreDeps,
   agentId: string,
   invocationId: string,
-): Promise<ExpiryResult> {
-  const state = { mayHaveWrittenSchedule: false };
-  try {
-    return await attempts(deps, agentId, invocationId, state);
-  } catch (error) {
-    if (state.mayHaveWrittenSchedule) await recoverUnknownSchedule(deps, agentId);
-    throw error;
-  }
-}
-
-async function attempts(
-  deps: CoreDeps,
-  agentId: string,
-  invocationId: string,
-  state: { mayHaveWrittenSchedule: boolean },
-): Promise<ExpiryResult> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const stored = await deps.store.get(agentId);
-    if (stored === undefined) return { kind: 'ignored', reason: 'unknown-agent' };
-    const decision = decideExpiry(stored.record, deps.clock.now(), invocationId);
-
-    try {
-      if (decision.kind === 'ignore') {
-        // Having re-armed in an earlier attempt, we must be the last to commit (as in ingest), so
-        // a heartbeat that armed meanwhile conflicts and arms again after our schedule write.
-        if (state.mayHaveWrittenSchedule) await deps.store.replace(stored.record, stored.version);
-        return { kind: 'ignored', reason: decision.reason };
-      }
-      if (decision.kind === 'rearm') {
-        // Schedule before record, as in ingest: the record never names a schedule that was not written.
-        state.mayHaveWrittenSchedule = true;
-        await armSchedule(deps, agentId, decision.fireAt);
-        await writeOrFindApplied(deps, decision.next, stored.version, (record) =>
-          isDeepStrictEqual(record, decision.next),
-        );
-        return { kind: 'rearmed', fireAt: decision.fireAt };
-      }
-      // If the expire write was applied although we heard an error (a timeout, or an SDK retry of
-      // a write that had committed, which then fails its own condition), its transition carries
-      // this invocation's id, even if a heartbeat has recovered the agent since: the expiry is
-      // ours, and its one log line must be written.
-      const record = await writeOrFindApplied(deps, decision.next, stored.version, (found) =>
-        found.transitions.some((t) => t.state === 'expired' && t.by === invocationId),
-      );
-      return { kind: 'expired', record, expiredAt: decision.expiredAt, detectedAt: decision.detectedAt };
-    } catch (error) {
-      if (error instanceof VersionConflictError) continue;
-      throw error;
+  budget: Budget,
+  detectedBy: DetectedBy = 'schedule',
+): Promise<ExpiryOutcome> {
+  let seen: AgentRecord | undefined;
+  const result = await writeAgent<ExpiryResult>(deps, agentId, budget, (current, { now }) => {
+    seen = current;
+    if (current === undefined) return done({ kind: 'ignored', reason: 'unknown-agent' });
+    const decision = decideExpiry(current, now, invocationId, detectedBy);
+    if (decision.kind === 'ignore') return done({ kind: 'ignored', reason: decision.reason });
+    if (decision.kind === 'rearm') {
+      return {
+        kind: 'write',
+        next: decision.next,
+        arm: decision.fireAt,
+        result: (committed) => ({ kind: 'rearmed', armedFor: committed.armedFor }),
+      };
     }
-  }
-  throw new BackendUnavailableError('store', `agent ${agentId} is being updated concurrently; retry`);
-}
+    return {
+      kind: 'write',
+      next: decision.next,
+      // Found after an error, even once a heartbeat has recovered the agent since: its expired
+      // transition carries this invocation's id, so the expiry is ours and must be reported.
+      isOurs: (found) => found.transitions.some((t) => t.state === 'expired' && t.by === invocationId),
+      result: (committed) => ({ kind: 'expired', record: committed }),
+    };
+  });
 
-/**
- * A conditional write; on any error, a read tells whether it was applied all the same: the
- * version moved on and the record is ours. The version check matters: a re-arm to the time the
- * record already names would otherwise read back as "applied" when it never was.
- */
-async function writeOrFindApplied(
-  deps: CoreDeps,
-  next: AgentRecord,
-  version: string,
-  isOurs: (found: AgentRecord) => boolean,
-): Promise<AgentRecord> {
-  try {
-    return (await deps.store.replace(next, version)).record;
-  } catch (error) {
-    const found = await deps.store.get(next.agentId).catch(() => undefined);
-    if (found !== undefined && found.version !== version && isOurs(found.record)) return found.record;
-    throw error;
-  }
+  const record = result.kind === 'expired' ? result.record : seen;
+  const reported =
+    record === undefined
+      ? 0
+      : await deliverEvents(deps, record, (event) => event.by === invocationId, budget);
+  return { result, reported };
 }

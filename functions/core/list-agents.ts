@@ -1,5 +1,5 @@
 import type { AgentRecord, AgentState } from './agent.js';
-import type { AgentPage, AgentStore } from './ports.js';
+import type { AgentPage, AgentStore, CallOptions } from './ports.js';
 
 export const MAX_PAGE = 100;
 
@@ -9,15 +9,16 @@ export function listAgents(
   state: AgentState,
   limit: number,
   cursor: string | null,
+  options?: CallOptions,
 ): Promise<AgentPage> {
-  return deps.store.listByState(state, { limit: Math.min(Math.max(1, limit), MAX_PAGE), cursor });
+  return deps.store.listByState(state, { limit: Math.min(Math.max(1, limit), MAX_PAGE), cursor }, options);
 }
 
-/** Every agent in a state, page by page (used to rebuild the local scheduler at start). */
-export async function* allAgentsInState(store: AgentStore, state: AgentState): AsyncGenerator<AgentRecord> {
+/** Every open agent (alive, or with undelivered events), page by page: the local scheduler's rebuild. */
+export async function* allOpenAgents(store: AgentStore): AsyncGenerator<AgentRecord> {
   let cursor: string | null = null;
   do {
-    const page: AgentPage = await store.listByState(state, { limit: MAX_PAGE, cursor });
+    const page: AgentPage = await store.listOpen({ limit: MAX_PAGE, cursor });
     yield* page.items;
     cursor = page.cursor;
   } while (cursor !== null);

@@ -1,26 +1,68 @@
 import type { AgentRecord, AgentState, ExpiryPayload, StoredAgent } from './agent.js';
 
+// Every port of the domain core, in one place. Adapters (functions/adapters) implement them;
+// composition code (functions/entrypoints, functions/local) picks the adapters.
+
+/** The core never reads the clock itself; time is passed in so tests can move it. */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+/**
+ * How long the current invocation may still spend. Every retry, backoff and recovery step asks
+ * before it starts, and every backend call is cut off when it runs out (DESIGN.md I10).
+ */
+export interface Budget {
+  /** Milliseconds left; zero or less means none. */
+  remainingMs(): number;
+}
+
+/** Per call: give up (and throw BackendUnavailableError) after this long, retries included. */
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
 /**
  * Persistence port. Versions are opaque strings (a counter in DynamoDB, a CAS in Couchbase).
- * Conflicts throw VersionConflictError; an unreachable store throws BackendUnavailableError.
+ * Conflicts throw VersionConflictError; an unreachable store, or a call that timed out (whose
+ * write may or may not have been applied), throws BackendUnavailableError.
  */
 export interface AgentStore {
-  get(agentId: string): Promise<StoredAgent | undefined>;
+  get(agentId: string, options?: CallOptions): Promise<StoredAgent | undefined>;
   /** Create-if-absent. Throws VersionConflictError when the agent already exists. */
-  create(record: AgentRecord): Promise<StoredAgent>;
+  create(record: AgentRecord, options?: CallOptions): Promise<StoredAgent>;
   /** Replace only if the stored version still equals `expectedVersion`. */
-  replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent>;
+  replace(record: AgentRecord, expectedVersion: string, options?: CallOptions): Promise<StoredAgent>;
   /**
    * One page of the agents in `state`, in an order that is stable across pages. `cursor` is the
    * opaque value the previous page returned (null for the first page, and after the last page);
    * a cursor the store cannot have issued throws InvalidCursorError.
    */
-  listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage>;
+  listByState(
+    state: AgentState,
+    page: { limit: number; cursor: string | null },
+    options?: CallOptions,
+  ): Promise<AgentPage>;
+  /**
+   * One page of the *open* agents: every alive agent, and every agent with undelivered events
+   * (a non-empty outbox), read from the records themselves rather than from an index that could
+   * lag or, after a crash of an embedded store, miss an entry. What the reconciler and the local
+   * scheduler's rebuild walk. Same cursor rules as listByState; a page may hold fewer than
+   * `limit` items (even none) before the last page.
+   */
+  listOpen(page: { limit: number; cursor: string | null }, options?: CallOptions): Promise<AgentPage>;
 }
 
 export interface AgentPage {
   items: AgentRecord[];
   cursor: string | null;
+}
+
+/** Small named values that survive between invocations (the reconciler's position). */
+export interface CheckpointStore {
+  loadCheckpoint(name: string, options?: CallOptions): Promise<string | null>;
+  saveCheckpoint(name: string, value: string | null, options?: CallOptions): Promise<void>;
 }
 
 export interface ScheduleRequest {
@@ -34,10 +76,50 @@ export interface ScheduleRequest {
   payload: ExpiryPayload;
 }
 
-/** Scheduler port: one named one-time schedule per agent. Failures throw BackendUnavailableError. */
+/**
+ * Scheduler port: one named one-time schedule per agent, deleted once it has fired. Failures
+ * throw BackendUnavailableError; after one the schedule may or may not have been written.
+ */
 export interface ExpiryScheduler {
   /** Create the named schedule or replace it whole; idempotent. */
-  upsert(request: ScheduleRequest): Promise<void>;
+  upsert(request: ScheduleRequest, options?: CallOptions): Promise<void>;
   /** Delete the named schedule; deleting one that does not exist is not an error. */
-  delete(name: string): Promise<void>;
+  delete(name: string, options?: CallOptions): Promise<void>;
+}
+
+/** The logging the core and handlers need; Powertools' Logger satisfies it, tests pass a recorder. */
+export interface Log {
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}
+
+/** The service's own metrics (CloudWatch EMF in AWS); the dashboard and alarms use these names. */
+export type MetricName =
+  | 'Heartbeats'
+  | 'AgentsExpired'
+  | 'AgentsRecovered'
+  | 'ScheduleWrites'
+  | 'ScheduleWriteFailures'
+  | 'SchedulerThrottles'
+  | 'StoreThrottles'
+  | 'ExpiryInvocations'
+  | 'ReconcileChecked'
+  | 'ReconcileOverdue'
+  | 'ReconcileRearmed'
+  | 'ReconcileExpired'
+  | 'ReconcileReported'
+  | 'ReconcileErrors';
+
+export interface Metrics {
+  count(name: MetricName, value?: number): void;
+}
+
+/** What every use case that writes an agent needs; log and metrics carry the on-call lines. */
+export interface CoreDeps {
+  store: AgentStore;
+  scheduler: ExpiryScheduler;
+  clock: Clock;
+  log: Log;
+  metrics: Metrics;
 }

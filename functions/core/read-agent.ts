@@ -1,9 +1,10 @@
 import type { AgentRecord } from './agent.js';
-import type { AgentStore } from './ports.js';
+import type { AgentStore, CallOptions } from './ports.js';
 
 export async function readAgent(
   deps: { store: AgentStore },
   agentId: string,
+  options?: CallOptions,
 ): Promise<AgentRecord | undefined> {
-  return (await deps.store.get(agentId))?.record;
+  return (await deps.store.get(agentId, options))?.record;
 }

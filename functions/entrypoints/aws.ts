@@ -1,11 +1,11 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { awsRetryStrategy } from '../adapters/aws-retry.js';
 import { cachedJsonSecret } from '../adapters/secrets.js';
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { AgentStore } from '../core/ports.js';
-import type { CoreDeps } from '../core/record-heartbeat.js';
+import type { AgentStore, CheckpointStore, CoreDeps } from '../core/ports.js';
 import {
   type PersistenceConfig,
   type TokenConfig,
@@ -29,14 +29,17 @@ export const log = createLogger();
 export const metrics = createEmfMetrics();
 
 /**
- * Every AWS call answers or fails within ~2 s. Without this a stalled socket waits for the Lambda
- * timeout: the adapters' retry budgets never apply and API Gateway answers its own bare 5xx.
- * (Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.)
+ * Every AWS client: each attempt answers or fails within ~2 s (without throwOnRequestTimeout the
+ * SDK only logs a warning when requestTimeout passes), retried by the SDK's own strategy with one
+ * policy (adapters/aws-retry.ts); the invocation's budget then cuts a call shorter when less is left.
  */
-const requestHandler = { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true };
+const clientConfig = (onThrottle?: () => void) => ({
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  retryStrategy: awsRetryStrategy(onThrottle),
+});
 
 let secretsClient: SecretsManagerClient | undefined;
-const secrets = () => (secretsClient ??= new SecretsManagerClient({ requestHandler }));
+const secrets = () => (secretsClient ??= new SecretsManagerClient(clientConfig()));
 
 /** Tokens from the secret, re-read every 5 minutes so a rotation needs no redeploy. */
 export function tokenSource(config: TokenConfig): TokenSource {
@@ -58,15 +61,14 @@ export function tokenSource(config: TokenConfig): TokenSource {
  * The store named by PERSISTENCE. Each adapter, and its SDK, is imported only when selected, so
  * a DynamoDB deployment never loads the Couchbase native module and vice versa.
  */
-export async function composeStore(config: PersistenceConfig): Promise<AgentStore> {
+export async function composeStore(config: PersistenceConfig): Promise<AgentStore & CheckpointStore> {
   if (config.kind === 'dynamodb') {
     const [{ DynamoDBClient }, { DynamoDbAgentStore, createDocumentClient }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('../adapters/dynamodb/agent-store.js'),
     ]);
-    return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient({ requestHandler })), {
-      tableName: config.tableName,
-    });
+    const client = new DynamoDBClient(clientConfig(() => metrics.count('StoreThrottles')));
+    return new DynamoDbAgentStore(createDocumentClient(client), { tableName: config.tableName });
   }
   const settings = await cachedJsonSecret({
     client: secrets(),
@@ -79,18 +81,20 @@ export async function composeStore(config: PersistenceConfig): Promise<AgentStor
   return createCouchbaseStore(settings);
 }
 
-export async function composeCore(persistence: PersistenceConfig, env: Env): Promise<CoreDeps> {
-  // The adapter retries throttling itself, with a budget that fits the API's timeout, so the
-  // SDK's own retries are off rather than multiplied by ours.
-  const scheduler = new EventBridgeExpiryScheduler(new SchedulerClient({ maxAttempts: 1, requestHandler }), {
+export async function composeCore(
+  persistence: PersistenceConfig,
+  env: Env,
+): Promise<CoreDeps & { checkpoints: CheckpointStore }> {
+  const client = new SchedulerClient(clientConfig(() => metrics.count('SchedulerThrottles')));
+  const scheduler = new EventBridgeExpiryScheduler(client, {
     ...readSchedulerConfig(env),
     clock: systemClock,
-    onThrottle: () => metrics.count('SchedulerThrottles'),
   });
-  return { store: await composeStore(persistence), scheduler, clock: systemClock };
+  const store = await composeStore(persistence);
+  return { store, checkpoints: store, scheduler, clock: systemClock, log, metrics };
 }
 
-type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
+type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<HttpResult>;
 
 /**
  * Runs `init` on the first invocation and reuses its result; if it fails (a secret or the store
@@ -99,7 +103,7 @@ type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
  */
 export function lazyHttpHandler(init: () => Promise<HttpHandler>): HttpHandler {
   let ready: Promise<HttpHandler> | undefined;
-  return async (event) => {
+  return async (event, context) => {
     try {
       ready ??= init().catch((error: unknown) => {
         ready = undefined;
@@ -107,7 +111,7 @@ export function lazyHttpHandler(init: () => Promise<HttpHandler>): HttpHandler {
       });
       return await (
         await ready
-      )(event);
+      )(event, context);
     } catch (error) {
       return errorToResponse(error, log, event.requestContext?.requestId);
     } finally {
@@ -121,10 +125,10 @@ export function lazyHttpHandler(init: () => Promise<HttpHandler>): HttpHandler {
  * and then dead-letters the event. The Lambda context is passed on (its request id names the
  * expiry in the record and the log line).
  */
-export function lazyHandler<E, C>(
-  init: () => Promise<(event: E, context?: C) => Promise<void>>,
+export function lazyHandler<E, C, R = void>(
+  init: () => Promise<(event: E, context?: C) => Promise<R>>,
 ): (event: E, context?: C) => Promise<void> {
-  let ready: Promise<(event: E, context?: C) => Promise<void>> | undefined;
+  let ready: Promise<(event: E, context?: C) => Promise<R>> | undefined;
   return async (event, context) => {
     try {
       ready ??= init().catch((error: unknown) => {

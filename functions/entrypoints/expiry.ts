@@ -1,10 +1,10 @@
 import { readPersistence, readSchedulerConfig } from '../config.js';
 import { makeExpiryHandler } from '../handlers/expiry.js';
-import { composeCore, lazyHandler, log, metrics } from './aws.js';
+import { composeCore, lazyHandler } from './aws.js';
 
 const persistence = readPersistence(process.env);
 readSchedulerConfig(process.env); // fail the cold start, not the first firing, on a bad setting
 
 export const handler = lazyHandler(async () =>
-  makeExpiryHandler({ core: await composeCore(persistence, process.env), log, metrics }),
+  makeExpiryHandler({ core: await composeCore(persistence, process.env) }),
 );

@@ -1,7 +1,7 @@
 import { readPersistence, readPolicy, readTokens } from '../config.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeBearerAuth } from '../http/auth.js';
-import { composeCore, lazyHttpHandler, log, metrics, tokenSource } from './aws.js';
+import { composeCore, lazyHttpHandler, tokenSource } from './aws.js';
 
 const persistence = readPersistence(process.env);
 const policy = readPolicy(process.env);
@@ -12,7 +12,5 @@ export const handler = lazyHttpHandler(async () =>
     core: await composeCore(persistence, process.env),
     policy,
     authenticate: makeBearerAuth(tokenSource(tokens)),
-    log,
-    metrics,
   }),
 );

@@ -1,3 +1,4 @@
+import { systemClock } from '../adapters/system-clock.js';
 import { readPersistence, readTokens } from '../config.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { makeBearerAuth } from '../http/auth.js';
@@ -11,5 +12,6 @@ export const handler = lazyHttpHandler(async () =>
     store: await composeStore(persistence),
     authenticate: makeBearerAuth(tokenSource(tokens)),
     log,
+    clock: systemClock,
   }),
 );

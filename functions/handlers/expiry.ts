@@ -1,57 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { handleExpiry } from '../core/handle-expiry.js';
-import type { CoreDeps } from '../core/record-heartbeat.js';
-import { toIso } from '../core/time.js';
-import type { Log } from './log.js';
-import type { Metrics } from './metrics.js';
+import type { CoreDeps } from '../core/ports.js';
+import { type InvocationContext, invocationBudget } from './budget.js';
 
-export interface ExpiryDeps {
-  core: CoreDeps;
-  log: Log;
-  metrics: Metrics;
+/** Without a Lambda context (the local runner) an expiry gets 10 s; in Lambda, its remaining time less 1 s. */
+export const EXPIRY_LIMITS = { fallbackMs: 10_000, marginMs: 1_000 };
+
+// Only agentId is needed: the handler decides from the record. armedFor, when present, says which
+// schedule fired. Unknown fields are ignored, so older and newer schedules both work.
+const payloadSchema = z.object({ agentId: z.string().min(1), armedFor: z.string().optional() });
+
+/** An event no schedule of this service sends: thrown, so Lambda retries and then dead-letters it. */
+export class MalformedExpiryEventError extends Error {
+  override readonly name = 'MalformedExpiryEventError';
 }
 
-const payloadSchema = z.object({ agentId: z.string().min(1), armedFor: z.iso.datetime() });
-
 /**
- * Invoked by the agent's schedule with `{agentId, armedFor}`. Writes exactly one WARN line per
- * expiry for on-call; a duplicate delivery finds the agent already expired and logs nothing (I5).
- * Backend errors are thrown: Scheduler invokes this function asynchronously, so Lambda retries
- * it and then sends the event to the dead-letter queue, where an alarm waits.
+ * Invoked by the agent's schedule with `{agentId, armedFor}`. The expiry writes exactly one WARN
+ * line for on-call; a duplicate delivery finds the agent already expired and logs nothing (I5).
+ * Errors are thrown: Scheduler invokes this function asynchronously, so Lambda retries it (with
+ * the same request id, which is how a retry recognises its first attempt's expiry) and then sends
+ * the event to the dead-letter queue, where an alarm waits.
  */
-export function makeExpiryHandler(deps: ExpiryDeps) {
-  return async (event: unknown, context?: { awsRequestId?: string }): Promise<void> => {
+export function makeExpiryHandler(deps: { core: CoreDeps }) {
+  const { log, metrics, clock } = deps.core;
+  return async (event: unknown, context?: InvocationContext): Promise<void> => {
     const payload = payloadSchema.safeParse(event);
     if (!payload.success) {
-      // Retrying a malformed event cannot help; say so loudly and drop it.
-      deps.log.error('malformed expiry event', { event, problems: payload.error.issues });
-      return;
+      log.error('malformed expiry event', { event, problems: payload.error.issues });
+      throw new MalformedExpiryEventError('the expiry event has no agentId; see the log for the event');
     }
-    deps.metrics.count('ExpiryInvocations');
-    // Each delivery needs its own id, even a duplicate of the same firing: it is how an invocation
-    // recognises its own expiry write.
+    metrics.count('ExpiryInvocations');
+    const budget = invocationBudget(clock, context, EXPIRY_LIMITS);
+    // Without a Lambda context each call is its own invocation (the local scheduler passes the
+    // id of the delivery it retries, as Lambda does).
     const invocationId = context?.awsRequestId ?? randomUUID();
-    const result = await handleExpiry(deps.core, payload.data.agentId, invocationId);
-    if (result.kind === 'rearmed') deps.metrics.count('ScheduleWrites');
-    if (result.kind !== 'expired') return;
-
-    deps.metrics.count('AgentsExpired');
-
-    const { record, expiredAt, detectedAt } = result;
-    deps.log.warn('agent expired', {
-      agentId: record.agentId,
-      lastSeen: toIso(record.lastSeen),
-      ttlSeconds: record.ttlSeconds,
-      expiredAt: toIso(expiredAt),
-      detectedAt: toIso(detectedAt),
-      lateBySeconds: Math.max(0, (detectedAt - expiredAt) / 1000),
-      // Logs drop null fields; keep the key so a query for it always finds one.
-      bootId: record.bootId ?? 'none',
-      failingChecks: record.checks.filter((check) => check.status !== 'pass'),
-      labels: record.labels,
-      armedFor: payload.data.armedFor,
-      expiredBy: invocationId,
-    });
+    await handleExpiry(deps.core, payload.data.agentId, invocationId, budget);
   };
 }

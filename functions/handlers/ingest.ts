@@ -1,41 +1,44 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type HeartbeatPolicy, parseHeartbeat } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
-import { type CoreDeps, recordHeartbeat } from '../core/record-heartbeat.js';
+import type { CoreDeps } from '../core/ports.js';
+import { recordHeartbeat } from '../core/record-heartbeat.js';
 import { toIso } from '../core/time.js';
 import type { Authenticate } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import { type HttpResult, badRequest, json } from '../http/problem.js';
 import { readJsonBody, requireMethod } from '../http/request.js';
-import type { Log } from './log.js';
-import type { Metrics } from './metrics.js';
+import { type InvocationContext, invocationBudget } from './budget.js';
 
 export interface IngestDeps {
   core: CoreDeps;
   policy: HeartbeatPolicy;
   authenticate: Authenticate;
-  log: Log;
-  metrics: Metrics;
 }
+
+/**
+ * Time kept back from the invocation's budget to answer: when the backends have used the rest,
+ * the agent still gets a 503 problem+json with Retry-After from us, never API Gateway's bare 500
+ * after a Lambda timeout. Without a Lambda context (the local runner) a request gets 10 s.
+ */
+export const INGEST_LIMITS = { fallbackMs: 10_000, marginMs: 750 };
 
 /** POST /v1/heartbeats: parse, validate, record, answer. */
 export function makeIngestHandler(deps: IngestDeps) {
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+  const { log, metrics, clock } = deps.core;
+  return async (event: APIGatewayProxyEventV2, context?: InvocationContext): Promise<HttpResult> => {
     try {
+      const budget = invocationBudget(clock, context, INGEST_LIMITS);
       requireMethod(event, 'POST');
       await deps.authenticate(event);
       const parsed = parseHeartbeat(readJsonBody(event, LIMITS.bodyBytes), deps.policy);
       if (!parsed.ok) throw badRequest('the heartbeat has invalid fields', parsed.problems);
 
-      const { outcome, record, previous, scheduleWrites } = await recordHeartbeat(
-        deps.core,
-        parsed.heartbeat,
-      );
-      deps.metrics.count('Heartbeats');
-      deps.metrics.count('ScheduleWrites', scheduleWrites);
+      const { outcome, record, previous } = await recordHeartbeat(deps.core, parsed.heartbeat, budget);
+      metrics.count('Heartbeats');
       if (outcome === 'recovered' && previous !== undefined) {
-        deps.metrics.count('AgentsRecovered');
-        deps.log.info('agent recovered', {
+        metrics.count('AgentsRecovered');
+        log.info('agent recovered', {
           agentId: record.agentId,
           from: previous.state,
           expiredAt: previous.expiredAt === null ? null : toIso(previous.expiredAt),
@@ -51,7 +54,7 @@ export function makeIngestHandler(deps: IngestDeps) {
         nextHeartbeatSeconds: record.intervalSeconds,
       });
     } catch (error) {
-      return errorToResponse(error, deps.log, event.requestContext?.requestId);
+      return errorToResponse(error, log, event.requestContext?.requestId);
     }
   };
 }

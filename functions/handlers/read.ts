@@ -1,21 +1,26 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { isValidAgentId } from '../core/heartbeat.js';
+import { callOptions } from '../core/budget.js';
 import { MAX_PAGE, listAgents } from '../core/list-agents.js';
-import type { AgentStore } from '../core/ports.js';
+import type { AgentStore, Budget, Clock, Log } from '../core/ports.js';
 import { readAgent } from '../core/read-agent.js';
 import { toAgentView } from '../http/agent-view.js';
 import type { Authenticate } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import { type HttpResult, badRequest, json, notFound } from '../http/problem.js';
 import { requireMethod } from '../http/request.js';
-import type { Log } from './log.js';
+import { type InvocationContext, invocationBudget } from './budget.js';
 
 export interface ReadDeps {
   store: AgentStore;
   authenticate: Authenticate;
   log: Log;
+  clock: Clock;
 }
+
+/** As for ingest: whatever the store does, the reader gets an answer of ours in time. */
+export const READ_LIMITS = { fallbackMs: 10_000, marginMs: 750 };
 
 const listQuerySchema = z.object({
   state: z.enum(['alive', 'expired', 'deregistered']),
@@ -40,9 +45,10 @@ function parseListQuery(query: Record<string, string | undefined>) {
  * every other error instead of API Gateway's bare one.
  */
 export function makeReadHandler(deps: ReadDeps) {
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+  return async (event: APIGatewayProxyEventV2, context?: InvocationContext): Promise<HttpResult> => {
     try {
-      if (event.routeKey === 'ANY /v1/agents') return await list(deps, event);
+      const budget = invocationBudget(deps.clock, context, READ_LIMITS);
+      if (event.routeKey === 'ANY /v1/agents') return await list(deps, event, budget);
       const agentId = event.pathParameters?.agentId;
       if (event.routeKey === '$default' || agentId === undefined) {
         throw notFound(
@@ -54,7 +60,7 @@ export function makeReadHandler(deps: ReadDeps) {
       if (!isValidAgentId(agentId))
         throw notFound('no agent has that id (agent ids never contain those characters)');
 
-      const record = await readAgent(deps, agentId);
+      const record = await readAgent(deps, agentId, callOptions(budget, 'store'));
       if (record === undefined) throw notFound(`no agent '${agentId}' has reported`);
       return json(200, toAgentView(record));
     } catch (error) {
@@ -63,10 +69,10 @@ export function makeReadHandler(deps: ReadDeps) {
   };
 }
 
-async function list(deps: ReadDeps, event: APIGatewayProxyEventV2): Promise<HttpResult> {
+async function list(deps: ReadDeps, event: APIGatewayProxyEventV2, budget: Budget): Promise<HttpResult> {
   requireMethod(event, 'GET');
   await deps.authenticate(event);
   const query = parseListQuery(event.queryStringParameters ?? {});
-  const page = await listAgents(deps, query.state, query.limit, query.cursor);
+  const page = await listAgents(deps, query.state, query.limit, query.cursor, callOptions(budget, 'store'));
   return json(200, { items: page.items.map(toAgentView), nextCursor: page.cursor });
 }

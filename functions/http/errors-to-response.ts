@@ -1,5 +1,5 @@
 import { BackendUnavailableError, InvalidCursorError } from '../core/errors.js';
-import type { Log } from '../handlers/log.js';
+import type { Log } from '../core/ports.js';
 import { HttpError, type HttpResult, badRequest, serviceUnavailable } from './problem.js';
 
 /**

@@ -2,21 +2,21 @@ import { mkdir } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { LocalExpiryScheduler } from '../adapters/scheduler/local-scheduler.js';
-import type { Clock } from '../core/clock.js';
+import { LocalExpiryScheduler, type Timers, realTimers } from '../adapters/scheduler/local-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { LocalStoreConfig } from '../config.js';
 import type { HeartbeatPolicy } from '../core/heartbeat.js';
-import type { AgentStore } from '../core/ports.js';
-import { allAgentsInState } from '../core/list-agents.js';
 import { LIMITS } from '../core/limits.js';
+import { allOpenAgents } from '../core/list-agents.js';
+import type { AgentStore, CheckpointStore, Clock, CoreDeps, Log } from '../core/ports.js';
+import type { ReconcileReport } from '../core/reconcile.js';
 import { makeExpiryHandler } from '../handlers/expiry.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
-import type { Log } from '../handlers/log.js';
-import { noMetrics } from '../handlers/metrics.js';
 import { makeReadHandler } from '../handlers/read.js';
+import { makeReconcileHandler } from '../handlers/reconcile.js';
 import { makeBearerAuth } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
+import { noMetrics } from '../observability/null-metrics.js';
 import { readBody, toApiGatewayEvent, writeResult } from './http-to-event.js';
 
 export interface LocalAppOptions {
@@ -26,18 +26,31 @@ export interface LocalAppOptions {
   /** dynalite keeps its files in `dataDir`: a restart with the same folder keeps every agent and deadline. */
   store: LocalStoreConfig;
   token: string;
+  /** How often the reconciler runs (it also runs once at start). */
+  reconcileIntervalSeconds: number;
   log: Log;
   clock?: Clock;
+  /** The scheduler's and the reconciler's timers; virtual ones in tests that simulate hours. */
+  timers?: Timers;
 }
 
 export interface LocalApp {
   url: string;
   scheduler: LocalExpiryScheduler;
-  store: AgentStore;
+  store: AgentStore & CheckpointStore;
   /** Calls the same handlers the HTTP server does, without a socket. */
   invokeHttp(event: APIGatewayProxyEventV2): ReturnType<ReturnType<typeof makeIngestHandler>>;
+  /** One reconciler run now, as the timer would start it. */
+  reconcile(): Promise<ReconcileReport | undefined>;
   close(): Promise<void>;
 }
+
+/**
+ * The local scheduler fires within milliseconds of a deadline, so a second is plenty to tell a
+ * lost timer from one about to fire. Undelivered events older than 30 s have outlived any local
+ * expiry invocation (10 s budget); at start nothing else can be delivering them.
+ */
+const RECONCILE = { precisionMs: 1_000, reportGraceMs: 30_000, fallbackMs: 30_000 };
 
 const TABLE_NAME = 'agents';
 
@@ -48,35 +61,34 @@ const TABLE_NAME = 'agents';
  */
 export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp> {
   const clock = options.clock ?? systemClock;
+  const timers = options.timers ?? realTimers;
   const { store, close: closeStore } = await openStore(options.store);
-  let expire: (payload: unknown) => Promise<void> = async () => undefined;
+  let expire: (payload: unknown, context: { awsRequestId: string }) => Promise<void> = async () => undefined;
   const scheduler = new LocalExpiryScheduler({
     clock,
-    fire: (payload) => expire(payload),
+    timers,
+    fire: (payload, deliveryId) => expire(payload, { awsRequestId: deliveryId }),
     deadLetter: (payload, error) =>
       options.log.error('expiry delivery failed; dead-lettered', { payload, error }),
   });
-  const core = { store, scheduler, clock };
-  expire = makeExpiryHandler({ core, log: options.log, metrics: noMetrics });
+  // Metrics are CloudWatch EMF in AWS; locally the logs say it all.
+  const core: CoreDeps = { store, scheduler, clock, log: options.log, metrics: noMetrics };
+  expire = makeExpiryHandler({ core });
 
   const authenticate = makeBearerAuth([options.token]);
-  // Metrics are CloudWatch EMF in AWS; locally the logs say it all.
-  const ingest = makeIngestHandler({
-    core,
-    policy: options.policy,
-    authenticate,
-    log: options.log,
-    metrics: noMetrics,
-  });
-  const read = makeReadHandler({ store, authenticate, log: options.log });
+  const ingest = makeIngestHandler({ core, policy: options.policy, authenticate });
+  const read = makeReadHandler({ store, authenticate, log: options.log, clock });
   const invokeHttp = (event: APIGatewayProxyEventV2) =>
     event.routeKey === 'ANY /v1/heartbeats' ? ingest(event) : read(event);
 
   await rebuildSchedules(scheduler, store, options.log);
+  const reconciler = startReconciler({ ...core, checkpoints: store }, timers, options);
+  // The first run delivers what a crash left undelivered, at once (nothing else is delivering it).
+  await reconciler.runNow({ reportGraceMs: 0 });
 
   const server = createServer((request, response) => {
     readBody(request, LIMITS.bodyBytes)
-      .then((body) => invokeHttp(toApiGatewayEvent(request, body)))
+      .then((body) => invokeHttp(toApiGatewayEvent(request, body, clock)))
       .then(
         (result) => writeResult(response, result),
         (error: unknown) => writeResult(response, errorToResponse(error, options.log, undefined)),
@@ -90,11 +102,58 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     scheduler,
     store,
     invokeHttp,
+    reconcile: () => reconciler.runNow({}),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await reconciler.stop();
       await scheduler.stop();
       await closeStore();
+    },
+  };
+}
+
+/**
+ * The reconciler on ONE timer for the whole process, re-armed after each run (never two runs at
+ * once), as the rate schedule runs the reconcile function in AWS.
+ */
+function startReconciler(
+  core: CoreDeps & { checkpoints: CheckpointStore },
+  timers: Timers,
+  options: LocalAppOptions,
+) {
+  const intervalMs = options.reconcileIntervalSeconds * 1000;
+  let running: Promise<ReconcileReport | undefined> | undefined;
+  let timer: unknown;
+  let stopped = false;
+
+  const run = (overrides: Partial<typeof RECONCILE>) => {
+    running ??= makeReconcileHandler({ core, settings: { ...RECONCILE, ...overrides } })(undefined)
+      .catch((error: unknown) => {
+        // Logged by the handler; a failed run is retried by the next one.
+        options.log.warn('reconciler run ended with an error; the next run tries again', { error });
+        return undefined;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = timers.set(() => {
+      timer = undefined;
+      void run({}).then(schedule);
+    }, intervalMs);
+  };
+  schedule();
+
+  return {
+    runNow: (overrides: Partial<typeof RECONCILE>) => run(overrides),
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) timers.clear(timer);
+      await running;
     },
   };
 }
@@ -102,7 +161,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
 /** Opens the configured store; each adapter (and its SDK) is imported only when selected. */
 async function openStore(
   config: LocalStoreConfig,
-): Promise<{ store: AgentStore; close: () => Promise<void> }> {
+): Promise<{ store: AgentStore & CheckpointStore; close: () => Promise<void> }> {
   if (config.kind === 'couchbase') {
     const [{ CouchbaseAgentStore }, { createCouchbaseConnector }] = await Promise.all([
       import('../adapters/couchbase/agent-store.js'),
@@ -135,13 +194,15 @@ async function openStore(
 }
 
 /**
- * Re-creates the schedule of every alive agent, as AWS would still hold them after a restart.
- * Listing needs SQL++ on Couchbase, which CouchbaseMock lacks: then the runner starts anyway and
- * says plainly that deadlines from before this start fire only once those agents report again.
+ * Re-creates the schedule of every alive agent, as AWS would still hold them after a restart,
+ * from the records themselves (listOpen): after a crash the embedded store's index may lack an
+ * entry, and an agent missing from it would never fire. Listing needs SQL++ on Couchbase, which
+ * CouchbaseMock lacks: then the runner starts anyway and says plainly that deadlines from before
+ * this start fire only once those agents report again.
  */
 async function rebuildSchedules(scheduler: LocalExpiryScheduler, store: AgentStore, log: Log): Promise<void> {
   try {
-    const rebuilt = await scheduler.rebuild(allAgentsInState(store, 'alive'));
+    const rebuilt = await scheduler.rebuild(allOpenAgents(store));
     log.info('local scheduler rebuilt from the store', { schedules: rebuilt });
   } catch (error) {
     log.warn(

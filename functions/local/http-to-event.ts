@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Clock } from '../core/ports.js';
 import type { HttpResult } from '../http/problem.js';
 
 export interface Route {
@@ -43,7 +44,11 @@ export async function readBody(request: IncomingMessage, maxBytes: number): Prom
 }
 
 /** Builds the payload-v2 event API Gateway's HTTP API would send for this request. */
-export function toApiGatewayEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+export function toApiGatewayEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  clock: Clock,
+): APIGatewayProxyEventV2 {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const route = matchRoute(url.pathname);
   const headers: Record<string, string> = {};
@@ -53,7 +58,7 @@ export function toApiGatewayEvent(request: IncomingMessage, body: Buffer): APIGa
   const contentType = headers['content-type'] ?? '';
   // API Gateway passes text bodies as text and everything else base64-encoded.
   const isText = /json|text|xml|form-urlencoded/i.test(contentType);
-  const now = new Date();
+  const now = new Date(clock.now());
   const method = (request.method ?? 'GET').toUpperCase();
   return {
     version: '2.0',

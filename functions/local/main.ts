@@ -18,6 +18,7 @@ log.info('heartbeat service listening', {
   ttlSeconds: config.policy.defaultTtlSeconds,
   intervalSeconds: config.policy.defaultIntervalSeconds,
   minTtlSeconds: config.policy.minTtlSeconds,
+  reconcileIntervalSeconds: config.reconcileIntervalSeconds,
   schedules: app.scheduler.size,
 });
 

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Log } from '../handlers/log.js';
+import type { Log } from '../core/ports.js';
 
 type LogItem = Parameters<Logger['printLog']>[1];
 

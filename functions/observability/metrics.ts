@@ -1,5 +1,5 @@
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
-import type { MetricName, Metrics } from '../handlers/metrics.js';
+import type { MetricName, Metrics } from '../core/ports.js';
 
 /**
  * Metrics as CloudWatch Embedded Metric Format log lines: no API calls, no agent, no timers.

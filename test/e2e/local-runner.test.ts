@@ -71,7 +71,8 @@ describe('local runner, end to end', () => {
     const agents = Array.from({ length: 300 }, (_, i) => `node-${String(i).padStart(3, '0')}`);
     const silent = new Set(agents.slice(100, 150));
 
-    const ttlSeconds = 4;
+    // Long enough that a round of 250 heartbeats on a loaded CI machine stays well inside it.
+    const ttlSeconds = 6;
     const beat = async (ids: string[]) => {
       const results = await Promise.all(
         ids.map((agentId) => api.heartbeat({ agentId, ttlSeconds, intervalSeconds: 1 })),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalApp, startLocalApp } from '../../functions/local/app.js';
-import type { Log } from '../../functions/handlers/log.js';
+import type { Log } from '../../functions/core/ports.js';
 import { timeoutTracker } from '../support/live-timers.js';
 
 const TOKEN = 'storm-token';
@@ -61,6 +61,7 @@ describe('the restart storm (the original bug)', () => {
       port: 0,
       store: { kind: 'dynalite', dataDir: dir },
       token: TOKEN,
+      reconcileIntervalSeconds: 60,
       log: silent,
     });
   });

@@ -15,20 +15,24 @@ import {
 } from '../../functions/adapters/couchbase/connection.js';
 import { ensureCouchbaseIndexes, keyspacePath } from '../../functions/adapters/couchbase/indexes.js';
 import type { AgentRecord } from '../../functions/core/agent.js';
-import {
-  BackendUnavailableError,
-  InvalidCursorError,
-  VersionConflictError,
-} from '../../functions/core/errors.js';
+import { BackendUnavailableError, InvalidCursorError } from '../../functions/core/errors.js';
 import { type ExpiryResult, handleExpiry } from '../../functions/core/handle-expiry.js';
 import type { Heartbeat } from '../../functions/core/heartbeat.js';
 import { type HeartbeatResult, recordHeartbeat } from '../../functions/core/record-heartbeat.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { type CouchbaseMockBucket, createMockBucket, flushMockBucket } from '../support/couchbase-mock.js';
-import { FakeClock, RecordingScheduler, makeHeartbeat } from '../support/fakes.js';
+import { UNLIMITED } from '../../functions/core/budget.js';
+import { FakeClock, RecordingScheduler, coreDeps, makeHeartbeat } from '../support/fakes.js';
+import { withKvListing } from '../support/kv-listing.js';
 import { describeRaces } from '../support/races.js';
+import { describeReconciler } from '../support/reconciler-suite.js';
 import { makeAgentRecord } from '../support/records.js';
-import { describeAgentStoreContract, describeListByStateContract } from '../support/store-contract.js';
+import {
+  describeAgentStoreContract,
+  describeCheckpointContract,
+  describeListByStateContract,
+  describeListOpenContract,
+} from '../support/store-contract.js';
 
 // One bucket of the shared CouchbaseMock for this file (other files use buckets of their own), and
 // one connection to it, as a Lambda would hold. Each store starts empty: the bucket is flushed.
@@ -53,7 +57,31 @@ describeAgentStoreContract('CouchbaseAgentStore on CouchbaseMock', async () => (
   store: await emptyStore(),
 }));
 
-describeRaces('CouchbaseAgentStore on CouchbaseMock', emptyStore, 40);
+describeCheckpointContract('CouchbaseAgentStore on CouchbaseMock', async () => ({
+  store: await emptyStore(),
+}));
+
+// The mock has no SQL++: here the reconciler lists its few agents over KV (its SQL++ listing runs
+// in the real-server suite below).
+describeReconciler('CouchbaseAgentStore on CouchbaseMock', async () =>
+  withKvListing(await emptyStore(), [
+    'healthy',
+    'firing-now',
+    'overdue',
+    'unarmed',
+    'late-schedule',
+    'stale-schedule',
+    'expired',
+    ...Array.from({ length: 30 }, (_, i) => `agent-${String(i).padStart(2, '0')}`),
+  ]),
+);
+
+// The mock has no SQL++: the reconciler in the fault property lists its one agent over KV.
+describeRaces(
+  'CouchbaseAgentStore on CouchbaseMock',
+  async () => withKvListing(await emptyStore(), ['web-1']),
+  40,
+);
 
 describe('CouchbaseAgentStore document format', () => {
   it('stores exactly the record under agent::<agentId>, and the version is its CAS', async () => {
@@ -89,14 +117,24 @@ describe('CouchbaseAgentStore document format', () => {
       await connector.collection()
     ).insert('agent::srv-future', {
       ...makeAgentRecord({ agentId: 'srv-future' }),
-      schemaVersion: 2,
+      schemaVersion: 3,
     });
 
     const error = await store.get('srv-future').catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(BackendUnavailableError);
-    expect(String(error)).toMatch(/schemaVersion 2/);
+    expect(String(error)).toMatch(/schemaVersion 3/);
+  });
+
+  it('reads a version-1 document (before the outbox) as a record with an empty outbox', async () => {
+    const store = await emptyStore();
+    const { outbox: _outbox, ...v1 } = { ...makeAgentRecord({ agentId: 'srv-old' }), schemaVersion: 1 };
+    await (await connector.collection()).insert('agent::srv-old', v1);
+
+    const read = await store.get('srv-old');
+
+    expect(read?.record).toStrictEqual(makeAgentRecord({ agentId: 'srv-old' }));
   });
 
   it('rejects a version it could never have issued as a caller bug, and changes nothing', async () => {
@@ -200,7 +238,7 @@ describe('CouchbaseAgentStore after an ambiguous write timeout', () => {
         }
         if (property === 'replace') {
           return (key: string, value: unknown, options: { cas: string }) =>
-            lose(() => target.replace(key, value, options))();
+            lose(() => target.replace(key, value, { cas: options.cas }))();
         }
         return Reflect.get(target, property, receiver) as unknown;
       },
@@ -213,46 +251,49 @@ describe('CouchbaseAgentStore after an ambiguous write timeout', () => {
     return { store, flaky: new CouchbaseAgentStore(flakyConnector) };
   }
 
-  it('returns the new version when the replace did apply', async () => {
+  const beat = (seq: number) => makeHeartbeat({ agentId: 'srv-0001', bootId: 'boot-1', seq });
+  const core = (store: CouchbaseAgentStore) =>
+    coreDeps({ store, scheduler: new RecordingScheduler(), clock: new FakeClock() });
+
+  it('is reported as unavailable by the adapter, whatever happened on the server', async () => {
+    for (const mode of ['applied', 'not-applied'] as const) {
+      const { store, flaky } = await storeWithLostAnswer(mode);
+      const created = await store.create(makeAgentRecord({ seq: 1 }));
+      await expect(flaky.replace(makeAgentRecord({ seq: 2 }), created.version)).rejects.toBeInstanceOf(
+        BackendUnavailableError,
+      );
+    }
+  });
+
+  it('counts as done when it did apply: the write protocol reads back and recognises its own write', async () => {
     const { store, flaky } = await storeWithLostAnswer('applied');
-    const created = await store.create(makeAgentRecord({ seq: 1 }));
-    const next = makeAgentRecord({ seq: 2 });
-
-    const replaced = await flaky.replace(next, created.version);
-
-    await expect(store.get(next.agentId)).resolves.toStrictEqual(replaced);
-    expect(replaced.version).not.toBe(created.version);
+    await recordHeartbeat(core(store), beat(1), UNLIMITED);
+    const result = await recordHeartbeat(core(flaky), beat(2), UNLIMITED);
+    expect((await store.get('srv-0001'))?.record).toStrictEqual(result.record);
+    expect(result.record.seq).toBe(2);
   });
 
-  it('reports BackendUnavailableError when the replace did not apply', async () => {
-    const { store, flaky } = await storeWithLostAnswer('not-applied');
-    const created = await store.create(makeAgentRecord({ seq: 1 }));
-
-    await expect(flaky.replace(makeAgentRecord({ seq: 2 }), created.version)).rejects.toBeInstanceOf(
-      BackendUnavailableError,
-    );
-    await expect(store.get(created.record.agentId)).resolves.toStrictEqual(created);
-  });
-
-  it('reports a conflict when another writer changed the record since', async () => {
-    const { store, flaky } = await storeWithLostAnswer('applied-then-overwritten');
-    const created = await store.create(makeAgentRecord({ seq: 1 }));
-
-    await expect(flaky.replace(makeAgentRecord({ seq: 2 }), created.version)).rejects.toBeInstanceOf(
-      VersionConflictError,
-    );
-    expect((await store.get(created.record.agentId))?.record.seq).toBe(99);
+  it('fails (a 503 for the agent to retry) when it did not apply, or another writer came after it', async () => {
+    for (const mode of ['not-applied', 'applied-then-overwritten'] as const) {
+      const { store, flaky } = await storeWithLostAnswer(mode);
+      await recordHeartbeat(core(store), beat(1), UNLIMITED);
+      await expect(recordHeartbeat(core(flaky), beat(2), UNLIMITED)).rejects.toBeInstanceOf(
+        BackendUnavailableError,
+      );
+      expect((await store.get('srv-0001'))?.record.seq).toBe(mode === 'not-applied' ? 1 : 99);
+    }
   });
 
   it('settles an ambiguous insert the same way', async () => {
     const applied = await storeWithLostAnswer('applied');
-    const record = makeAgentRecord();
-    const created = await applied.flaky.create(record);
-    await expect(applied.store.get(record.agentId)).resolves.toStrictEqual(created);
+    const created = await recordHeartbeat(core(applied.flaky), beat(1), UNLIMITED);
+    expect((await applied.store.get('srv-0001'))?.record).toStrictEqual(created.record);
 
     const lost = await storeWithLostAnswer('not-applied');
-    await expect(lost.flaky.create(record)).rejects.toBeInstanceOf(BackendUnavailableError);
-    await expect(lost.store.get(record.agentId)).resolves.toBeUndefined();
+    await expect(recordHeartbeat(core(lost.flaky), beat(1), UNLIMITED)).rejects.toBeInstanceOf(
+      BackendUnavailableError,
+    );
+    await expect(lost.store.get('srv-0001')).resolves.toBeUndefined();
   });
 });
 
@@ -310,7 +351,7 @@ describe('CouchbaseAgentStore under a concurrent mix of heartbeats, retries and 
       fc.asyncProperty(rounds, async (plan) => {
         const clock = new FakeClock();
         const scheduler = new RecordingScheduler();
-        const core = { store: await emptyStore(), scheduler, clock };
+        const core = coreDeps({ store: await emptyStore(), scheduler, clock });
         const sent = new Map<string, Heartbeat[]>(AGENTS.map((id) => [id, []]));
         const lastSeen = new Map<string, number>();
         const expiries: Array<Extract<ExpiryResult, { kind: 'expired' }>> = [];
@@ -324,7 +365,9 @@ describe('CouchbaseAgentStore under a concurrent mix of heartbeats, retries and 
               const agentId = AGENTS[o.agent] ?? 'agent-a';
               const history = sent.get(agentId) ?? [];
               if (o.kind === 'expire') {
-                const result = await untilAnswered(() => handleExpiry(core, agentId, randomUUID()));
+                const { result } = await untilAnswered(() =>
+                  handleExpiry(core, agentId, randomUUID(), UNLIMITED),
+                );
                 if (result.kind === 'expired') expiries.push(result);
                 return;
               }
@@ -341,7 +384,9 @@ describe('CouchbaseAgentStore under a concurrent mix of heartbeats, retries and 
                 history.push(heartbeat);
               }
               const beat = heartbeat;
-              const result: HeartbeatResult = await untilAnswered(() => recordHeartbeat(core, beat));
+              const result: HeartbeatResult = await untilAnswered(() =>
+                recordHeartbeat(core, beat, UNLIMITED),
+              );
               if (result.outcome !== 'stale') accepted.add(agentId);
             }),
           );
@@ -381,25 +426,34 @@ describe('CouchbaseAgentStore under a concurrent mix of heartbeats, retries and 
         }
 
         // I5: each deadline is declared expired once, however many deliveries raced for it.
-        const declared = expiries.map((e) => `${e.record.agentId}@${e.expiredAt}`);
+        const declared = expiries.map((e) => `${e.record.agentId}@${e.record.expiredAt}`);
         expect(new Set(declared).size).toBe(declared.length);
-        for (const e of expiries) expect(e.detectedAt).toBeGreaterThanOrEqual(e.expiredAt);
+        for (const e of expiries)
+          expect(e.record.detectedAt).toBeGreaterThanOrEqual(e.record.expiredAt ?? Infinity);
       }),
       { seed: 20_261_126, numRuns: 25 },
     );
   });
 });
 
-// Listing by state needs SQL++ and a GSI index, which CouchbaseMock lacks: it runs only against a
-// real server named by COUCHBASE_TEST_CONNSTR (with _USERNAME, _PASSWORD, _BUCKET; optionally
-// _SCOPE and _COLLECTION). WARNING: it deletes every agent document in that collection.
+// Listing (by state, and the open agents the reconciler walks) needs SQL++ and GSI indexes, which
+// CouchbaseMock lacks: these suites run only against a real server named by COUCHBASE_TEST_CONNSTR
+// (with _USERNAME, _PASSWORD, _BUCKET; optionally _SCOPE and _COLLECTION). WARNING: they delete
+// every agent document in that collection.
 const real = realServerFromEnv(process.env);
-const LISTING_SUITE = 'AgentStore listing by state: CouchbaseAgentStore on a real Couchbase server';
+const REAL_SERVER_SUITES = [
+  'AgentStore contract: CouchbaseAgentStore on a real Couchbase server',
+  'AgentStore listing by state: CouchbaseAgentStore on a real Couchbase server',
+  'AgentStore listing of open agents: CouchbaseAgentStore on a real Couchbase server',
+  'reconciler (CouchbaseAgentStore on a real Couchbase server)',
+];
 if (real === undefined) {
-  process.stderr.write(
-    `NOT RUN: "${LISTING_SUITE}" — COUCHBASE_TEST_CONNSTR (with COUCHBASE_TEST_USERNAME, _PASSWORD, _BUCKET) ` +
-      'does not name a real Couchbase server, and CouchbaseMock cannot run SQL++.\n',
-  );
+  for (const suite of REAL_SERVER_SUITES) {
+    process.stderr.write(
+      `NOT RUN: "${suite}" — COUCHBASE_TEST_CONNSTR (with COUCHBASE_TEST_USERNAME, _PASSWORD, _BUCKET) ` +
+        'does not name a real Couchbase server, and CouchbaseMock cannot run SQL++.\n',
+    );
+  }
 }
 
 describe.runIf(real !== undefined)('CouchbaseAgentStore on a real Couchbase server', () => {
@@ -430,6 +484,11 @@ describe.runIf(real !== undefined)('CouchbaseAgentStore on a real Couchbase serv
 
   describeAgentStoreContract('CouchbaseAgentStore on a real Couchbase server', emptyRealStore);
   describeListByStateContract('CouchbaseAgentStore on a real Couchbase server', emptyRealStore);
+  describeListOpenContract('CouchbaseAgentStore on a real Couchbase server', emptyRealStore);
+  describeReconciler(
+    'CouchbaseAgentStore on a real Couchbase server',
+    async () => (await emptyRealStore()).store,
+  );
 });
 
 function realServerFromEnv(env: NodeJS.ProcessEnv): CouchbaseConnectorOptions | undefined {

@@ -17,7 +17,14 @@ import { BackendUnavailableError, VersionConflictError } from '../../functions/c
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { makeAgentRecord } from '../support/records.js';
 import { describeRaces } from '../support/races.js';
-import { describeAgentStoreContract, describeListByStateContract } from '../support/store-contract.js';
+import { describeOutages } from '../support/outage-scenarios.js';
+import { describeReconciler } from '../support/reconciler-suite.js';
+import {
+  describeAgentStoreContract,
+  describeCheckpointContract,
+  describeListByStateContract,
+  describeListOpenContract,
+} from '../support/store-contract.js';
 
 // One in-memory dynalite for this file; every test gets its own table so it starts empty.
 let dynalite: LocalDynamo;
@@ -48,7 +55,40 @@ describeListByStateContract('DynamoDbAgentStore on dynalite', async () => ({
   store: (await freshStore()).store,
 }));
 
+describeListOpenContract('DynamoDbAgentStore on dynalite', async () => ({
+  store: (await freshStore()).store,
+}));
+
+describeCheckpointContract('DynamoDbAgentStore on dynalite', async () => ({
+  store: (await freshStore()).store,
+}));
+
 describeRaces('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store, 40);
+
+describeOutages('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store, 40);
+
+describeReconciler('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store);
+
+describe('DynamoDbAgentStore stored format', () => {
+  it('reads a version-1 item (before the outbox) as a record with an empty outbox, and refuses unknown versions', async () => {
+    const { store, tableName } = await freshStore();
+    const documents = createDocumentClient(client);
+    const { outbox: _outbox, ...v1 } = { ...makeAgentRecord({ agentId: 'srv-old' }), schemaVersion: 1 };
+    await documents.send(new PutCommand({ TableName: tableName, Item: { ...v1, version: 3 } }));
+    await documents.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...makeAgentRecord({ agentId: 'srv-new' }), schemaVersion: 3, version: 1 },
+      }),
+    );
+
+    await expect(store.get('srv-old')).resolves.toStrictEqual({
+      record: makeAgentRecord({ agentId: 'srv-old' }),
+      version: '3',
+    });
+    await expect(store.get('srv-new')).rejects.toThrow(/schemaVersion 3/);
+  });
+});
 
 describe('DynamoDbAgentStore errors', () => {
   it('reports an unreachable endpoint as BackendUnavailableError for every operation', async () => {

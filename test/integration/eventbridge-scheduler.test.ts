@@ -17,8 +17,6 @@ const TARGET_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:expire';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/scheduler-invoke-expire';
 const DLQ_ARN = 'arn:aws:sqs:us-east-1:123456789012:expiry-dlq';
 
-const instantRetry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, sleep: async () => {} };
-
 function request(fireAt: number, name = 'hb-agent-1-0123456789abcdef01234567'): ScheduleRequest {
   return { name, fireAt, payload: { agentId: 'agent-1', armedFor: new Date(fireAt).toISOString() } };
 }
@@ -47,7 +45,6 @@ describe('EventBridgeExpiryScheduler against moto', () => {
       deadLetterArn: DLQ_ARN,
       maxEventAgeSeconds: 1800,
       maxRetryAttempts: 7,
-      retry: instantRetry,
       clock: new FakeClock(),
     });
   });
@@ -127,7 +124,6 @@ describe('EventBridgeExpiryScheduler against moto', () => {
       targetArn: TARGET_ARN,
       roleArn: ROLE_ARN,
       deadLetterArn: DLQ_ARN,
-      retry: instantRetry,
       clock: new FakeClock(),
     });
 

@@ -1,8 +1,15 @@
-import type { ExpiryScheduler, ScheduleRequest } from '../../functions/core/ports.js';
-import type { Clock } from '../../functions/core/clock.js';
 import type { Heartbeat } from '../../functions/core/heartbeat.js';
-import type { Log } from '../../functions/handlers/log.js';
-import type { MetricName, Metrics } from '../../functions/handlers/metrics.js';
+import type {
+  AgentStore,
+  Clock,
+  CoreDeps,
+  ExpiryScheduler,
+  Log,
+  MetricName,
+  Metrics,
+  ScheduleRequest,
+} from '../../functions/core/ports.js';
+import { noMetrics } from '../../functions/observability/null-metrics.js';
 
 export class FakeClock implements Clock {
   constructor(public ms = Date.UTC(2026, 10, 26, 12, 0, 0)) {}
@@ -80,4 +87,26 @@ export class RecordingMetrics implements Metrics {
   count(name: MetricName, value = 1): void {
     this.counts.set(name, (this.counts.get(name) ?? 0) + value);
   }
+}
+
+/** CoreDeps from the parts a test cares about; the rest silent. */
+export function coreDeps(parts: {
+  store: AgentStore;
+  scheduler: ExpiryScheduler;
+  clock: Clock;
+  log?: Log;
+  metrics?: Metrics;
+}): CoreDeps {
+  return { log: new RecordingLog(), metrics: noMetrics, ...parts };
+}
+
+/**
+ * A Lambda context with time to spare, for tests whose fake clock jumps ahead while an
+ * invocation is in flight (concurrent operations each advance it): the budget is not under test.
+ */
+export function ampleContext(awsRequestId?: string) {
+  return {
+    getRemainingTimeInMillis: () => 24 * 3600_000,
+    ...(awsRequestId === undefined ? {} : { awsRequestId }),
+  };
 }

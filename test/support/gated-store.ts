@@ -43,6 +43,10 @@ export class GatedStore implements AgentStore {
     return this.inner.listByState(state, page);
   }
 
+  listOpen(page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+    return this.inner.listOpen(page);
+  }
+
   private async waitAtGate(): Promise<void> {
     const gate = this.gate;
     if (gate === undefined) return;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { awsRetryStrategy } from '../../functions/adapters/aws-retry.js';
 
 // Pinned: moto's Scheduler emulation changes between releases, and the tests assert its quirks.
 export const MOTO_VERSION = '5.2.5';
@@ -140,5 +141,7 @@ export function motoSchedulerClient(endpoint: string): SchedulerClient {
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    // The policy every deployed client uses.
+    retryStrategy: awsRetryStrategy(),
   });
 }

@@ -11,7 +11,7 @@ export function makeAgentRecord(overrides: Partial<AgentRecord> = {}): AgentReco
   const ttlSeconds = overrides.ttlSeconds ?? 90;
   const deadline = deadlineOf({ lastSeen, ttlSeconds });
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     agentId: 'srv-0001',
     state: 'alive',
     bootId: 'boot-7f3a',
@@ -30,6 +30,7 @@ export function makeAgentRecord(overrides: Partial<AgentRecord> = {}): AgentReco
     ],
     labels: { role: 'web', dc: 'fra1' },
     transitions: [{ state: 'alive', at: lastSeen - 3_600_000 }],
+    outbox: [],
     ...overrides,
   };
 }

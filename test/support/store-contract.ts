@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRecord, AgentState } from '../../functions/core/agent.js';
 import { InvalidCursorError, VersionConflictError } from '../../functions/core/errors.js';
-import type { AgentPage, AgentStore } from '../../functions/core/ports.js';
+import type { AgentPage, AgentStore, CheckpointStore } from '../../functions/core/ports.js';
 import { makeAgentRecord } from './records.js';
 
 export interface StoreUnderTest {
-  store: AgentStore;
+  store: AgentStore & CheckpointStore;
   cleanup?: () => Promise<void>;
 }
 
@@ -15,7 +15,7 @@ export interface StoreUnderTest {
  */
 export function describeAgentStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`AgentStore contract: ${name}`, () => {
-    let store: AgentStore;
+    let store: AgentStore & CheckpointStore;
     let cleanup: (() => Promise<void>) | undefined;
 
     beforeEach(async () => {
@@ -208,6 +208,28 @@ export function describeAgentStoreContract(name: string, makeStore: () => Promis
   });
 }
 
+/** Checkpoints (the reconciler's position), which every store keeps beside the agents. */
+export function describeCheckpointContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`CheckpointStore contract: ${name}`, () => {
+    it('has none until one is saved, then the last value saved, null included; agents never see it', async () => {
+      const { store, cleanup } = await makeStore();
+      try {
+        await expect(store.loadCheckpoint('reconciler')).resolves.toBeNull();
+        await store.saveCheckpoint('reconciler', 'cursor-1');
+        await store.saveCheckpoint('other', 'x');
+        await store.saveCheckpoint('reconciler', 'cursor-2');
+        await expect(store.loadCheckpoint('reconciler')).resolves.toBe('cursor-2');
+        await store.saveCheckpoint('reconciler', null);
+        await expect(store.loadCheckpoint('reconciler')).resolves.toBeNull();
+        await expect(store.loadCheckpoint('other')).resolves.toBe('x');
+        await expect(store.get('reconciler')).resolves.toBeUndefined();
+      } finally {
+        await cleanup?.();
+      }
+    });
+  });
+}
+
 async function expectConflict(write: Promise<unknown>, agentId: string): Promise<void> {
   const error = await write.then(
     () => undefined,
@@ -223,7 +245,7 @@ async function expectConflict(write: Promise<unknown>, agentId: string): Promise
  */
 export function describeListByStateContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
   describe(`AgentStore listing by state: ${name}`, () => {
-    let store: AgentStore;
+    let store: AgentStore & CheckpointStore;
     let cleanup: (() => Promise<void>) | undefined;
 
     beforeEach(async () => {
@@ -305,6 +327,94 @@ async function listAll(store: AgentStore, state: AgentState, limit: number): Pro
   let cursor: string | null = null;
   do {
     const page: AgentPage = await store.listByState(state, { limit, cursor });
+    all.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return all;
+}
+
+/**
+ * Listing the open agents (alive, or with undelivered events), which the reconciler and the local
+ * scheduler's rebuild walk; like listing by state, it may need a server feature an emulator lacks.
+ */
+export function describeListOpenContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`AgentStore listing of open agents: ${name}`, () => {
+    let store: AgentStore & CheckpointStore;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await makeStore());
+    });
+
+    afterEach(async () => {
+      await cleanup?.();
+    });
+
+    const pending = { type: 'agent.expired' as const, by: 'inv-1', at: 1, report: reportFor('srv-pending') };
+
+    it('lists every alive agent and every agent with undelivered events, and nothing else', async () => {
+      await store.create(makeAgentRecord({ agentId: 'srv-alive' }));
+      await store.create(makeAgentRecord({ agentId: 'srv-expired', state: 'expired', armedFor: null }));
+      await store.create(
+        makeAgentRecord({ agentId: 'srv-pending', state: 'expired', armedFor: null, outbox: [pending] }),
+      );
+      await store.create(makeAgentRecord({ agentId: 'srv-gone', state: 'deregistered', armedFor: null }));
+      await store.saveCheckpoint('reconciler', 'somewhere');
+
+      const open = await listOpenAll(store, 10);
+
+      expect(open.map((r) => r.agentId).sort()).toStrictEqual(['srv-alive', 'srv-pending']);
+      expect(open.find((r) => r.agentId === 'srv-pending')?.outbox).toStrictEqual([pending]);
+    });
+
+    it('pages through many agents with no loss and no repeats', async () => {
+      const ids = Array.from({ length: 43 }, (_, i) => `node-${String(i).padStart(2, '0')}-ü`);
+      for (const agentId of ids) await store.create(makeAgentRecord({ agentId }));
+      for (let i = 0; i < 9; i++) {
+        await store.create(makeAgentRecord({ agentId: `dead-${i}`, state: 'expired', armedFor: null }));
+      }
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: AgentPage = await store.listOpen({ limit: 10, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(10);
+        seen.push(...page.items.map((r) => r.agentId));
+        cursor = page.cursor;
+        pages++;
+      } while (cursor !== null && pages < 100);
+
+      expect(seen.sort()).toStrictEqual([...ids].sort());
+    });
+
+    it('rejects a cursor it did not issue', async () => {
+      await expect(store.listOpen({ limit: 10, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(
+        InvalidCursorError,
+      );
+    });
+  });
+}
+
+function reportFor(agentId: string) {
+  return {
+    agentId,
+    lastSeen: 0,
+    ttlSeconds: 90,
+    expiredAt: 90_000,
+    detectedAt: 91_000,
+    detectedBy: 'schedule' as const,
+    bootId: null,
+    failingChecks: [],
+    labels: {},
+  };
+}
+
+async function listOpenAll(store: AgentStore, limit: number): Promise<AgentRecord[]> {
+  const all: AgentRecord[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: AgentPage = await store.listOpen({ limit, cursor });
     all.push(...page.items);
     cursor = page.cursor;
   } while (cursor !== null);

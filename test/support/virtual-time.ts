@@ -1,5 +1,5 @@
 import type { Timers } from '../../functions/adapters/scheduler/local-scheduler.js';
-import type { Clock } from '../../functions/core/clock.js';
+import type { Clock } from '../../functions/core/ports.js';
 
 /** A clock and timers that move only when told to: hours of scheduling run in milliseconds. */
 export class VirtualTime implements Clock, Timers {

@@ -17,6 +17,7 @@ describe('configuration', () => {
       store: { kind: 'dynalite', dataDir: './.data' },
       token: DEV_TOKEN,
       tokenIsDefault: true,
+      reconcileIntervalSeconds: 60,
     });
   });
 

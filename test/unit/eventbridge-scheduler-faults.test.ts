@@ -18,7 +18,7 @@ import {
   EventBridgeExpiryScheduler,
   atExpression,
 } from '../../functions/adapters/scheduler/eventbridge-scheduler.js';
-import { backoffDelayMs, isTransientAwsError, withRetry } from '../../functions/adapters/retry.js';
+import { isTransientAwsError } from '../../functions/adapters/aws-errors.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
 import type { ScheduleRequest } from '../../functions/core/ports.js';
 import { FakeClock } from '../support/fakes.js';
@@ -31,7 +31,6 @@ const CONFIG = {
   roleArn: 'arn:aws:iam::123456789012:role/scheduler-invoke-expire',
   deadLetterArn: 'arn:aws:sqs:us-east-1:123456789012:expiry-dlq',
 };
-const MAX_ATTEMPTS = 4;
 const REQUEST: ScheduleRequest = {
   name: 'hb-agent-1-0123456789abcdef01234567',
   fireAt: Date.UTC(2030, 0, 2, 3, 4, 5),
@@ -49,23 +48,13 @@ const client = new SchedulerClient({
   credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
 });
 const mock = mockClient(client);
-let sleeps: number[];
 let scheduler: EventBridgeExpiryScheduler;
 
+// The mock replaces the client's send(), middleware and all: these tests are about the adapter's
+// own steps and error translation. Retries are the SDK's (test/unit/aws-retry.test.ts).
 beforeEach(() => {
   mock.reset();
-  sleeps = [];
-  scheduler = new EventBridgeExpiryScheduler(client, {
-    ...CONFIG,
-    retry: {
-      maxAttempts: MAX_ATTEMPTS,
-      baseDelayMs: 100,
-      maxDelayMs: 1000,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-      },
-    },
-  });
+  scheduler = new EventBridgeExpiryScheduler(client, CONFIG);
 });
 
 const updates = () => mock.commandCalls(UpdateScheduleCommand).map((c) => c.args[0].input);
@@ -80,37 +69,6 @@ describe('EventBridgeExpiryScheduler.upsert', () => {
 
     expect(updates()).toHaveLength(1);
     expect(creates()).toHaveLength(0);
-  });
-
-  it('retries throttling with backoff and then succeeds', async () => {
-    mock
-      .on(UpdateScheduleCommand)
-      .rejectsOnce(throttling())
-      .rejectsOnce(throttling())
-      .resolves({ ScheduleArn: 'arn' });
-
-    await scheduler.upsert(REQUEST);
-
-    expect(updates()).toHaveLength(3);
-    expect(sleeps).toHaveLength(2);
-    expect(sleeps[0]).toBeLessThan(100);
-    expect(sleeps[1]).toBeLessThan(200);
-  });
-
-  it.each([
-    ['InternalServerException', () => new InternalServerException(opts('boom'))],
-    [
-      'a 503 from any service',
-      () => Object.assign(new Error('unavailable'), { $metadata: { httpStatusCode: 503 } }),
-    ],
-    ['a socket timeout', () => Object.assign(new Error('socket timed out'), { name: 'TimeoutError' })],
-    ['a reset connection', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
-  ])('retries %s', async (_label, transient) => {
-    mock.on(UpdateScheduleCommand).rejectsOnce(transient()).resolves({ ScheduleArn: 'arn' });
-
-    await scheduler.upsert(REQUEST);
-
-    expect(updates()).toHaveLength(2);
   });
 
   it('creates the schedule when update finds none', async () => {
@@ -155,17 +113,37 @@ describe('EventBridgeExpiryScheduler.upsert', () => {
     expect(creates()).toHaveLength(3);
   });
 
-  it('surfaces persistent throttling as BackendUnavailableError, keeping the cause, after maxAttempts calls', async () => {
-    const lastThrottle = throttling();
-    mock.on(UpdateScheduleCommand).rejects(lastThrottle);
+  it.each([
+    ['throttling', throttling],
+    ['InternalServerException', () => new InternalServerException(opts('boom'))],
+    [
+      'a 503 from any service',
+      () => Object.assign(new Error('unavailable'), { $metadata: { httpStatusCode: 503 } }),
+    ],
+    ['a socket timeout', () => Object.assign(new Error('socket timed out'), { name: 'TimeoutError' })],
+    ['a reset connection', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+  ])(
+    'surfaces %s that outlasted the SDK retries as BackendUnavailableError, keeping the cause',
+    async (_label, transient) => {
+      const last = transient();
+      mock.on(UpdateScheduleCommand).rejects(last);
 
-    const error = await scheduler.upsert(REQUEST).catch((e: unknown) => e);
+      const error = await scheduler.upsert(REQUEST).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(BackendUnavailableError);
+      expect(error).toMatchObject({ backend: 'scheduler', retryAfterSeconds: 1 });
+      expect((error as Error).cause).toBe(last);
+      expect(updates()).toHaveLength(1);
+    },
+  );
+
+  it('gives up when no answer comes within the call timeout, as a BackendUnavailableError (outcome unknown)', async () => {
+    mock.on(UpdateScheduleCommand).callsFake(() => new Promise(() => undefined));
+
+    const error = await scheduler.upsert(REQUEST, { timeoutMs: 20 }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(BackendUnavailableError);
-    expect(error).toMatchObject({ backend: 'scheduler', retryAfterSeconds: 1 });
-    expect((error as Error).cause).toBe(lastThrottle);
-    expect(updates()).toHaveLength(MAX_ATTEMPTS);
-    expect(sleeps).toHaveLength(MAX_ATTEMPTS - 1);
+    expect(String(error)).toMatch(/no answer within 20 ms/);
   });
 
   it('does not retry a ValidationException, and reports it as a failure no retry fixes (500, not 503)', async () => {
@@ -178,7 +156,6 @@ describe('EventBridgeExpiryScheduler.upsert', () => {
     expect(error).not.toBeInstanceOf(BackendUnavailableError);
     expect((error as Error).cause).toBe(invalid);
     expect(updates()).toHaveLength(1);
-    expect(sleeps).toEqual([]);
   });
 
   it('does not retry ServiceQuotaExceededException, a hard limit that must alarm', async () => {
@@ -233,14 +210,6 @@ describe('EventBridgeExpiryScheduler.delete', () => {
 
     await expect(scheduler.delete(REQUEST.name)).resolves.toBeUndefined();
     expect(deletes()).toHaveLength(1);
-  });
-
-  it('retries a throttled delete', async () => {
-    mock.on(DeleteScheduleCommand).rejectsOnce(throttling()).resolves({});
-
-    await scheduler.delete(REQUEST.name);
-
-    expect(deletes()).toHaveLength(2);
   });
 
   it('surfaces an unexpected error as a plain error with its cause, not as an unavailable backend', async () => {
@@ -302,66 +271,6 @@ describe('EventBridgeExpiryScheduler configuration and expressions', () => {
     expect(() => new EventBridgeExpiryScheduler(client, { ...CONFIG, maxEventAgeSeconds: 59 })).toThrow(
       RangeError,
     );
-  });
-});
-
-describe('withRetry', () => {
-  it('keeps every backoff within [0, min(maxDelay, base * 2^(retry-1)))', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 40 }),
-        fc.integer({ min: 1, max: 1000 }),
-        fc.integer({ min: 1, max: 60_000 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (retry, baseDelayMs, maxDelayMs, draw) => {
-          const delay = backoffDelayMs(retry, { baseDelayMs, maxDelayMs }, () => draw);
-          expect(delay).toBeGreaterThanOrEqual(0);
-          expect(delay).toBeLessThan(Math.min(maxDelayMs, baseDelayMs * 2 ** (retry - 1)));
-        },
-      ),
-    );
-  });
-
-  it('grows the backoff ceiling exponentially until maxDelay, then gives up after maxAttempts', async () => {
-    const waits: number[] = [];
-    let calls = 0;
-
-    const result = withRetry(
-      async () => {
-        calls++;
-        throw new Error('transient');
-      },
-      {
-        maxAttempts: 6,
-        baseDelayMs: 100,
-        maxDelayMs: 1000,
-        isRetryable: () => true,
-        random: () => 0.999,
-        sleep: async (ms) => {
-          waits.push(ms);
-        },
-      },
-    );
-
-    await expect(result).rejects.toThrow('transient');
-    expect(calls).toBe(6);
-    expect(waits).toEqual([99, 199, 399, 799, 999]);
-  });
-
-  it('rethrows a non-retryable error at once', async () => {
-    let calls = 0;
-    const fatal = new Error('fatal');
-
-    const error = await withRetry(
-      async () => {
-        calls++;
-        throw fatal;
-      },
-      { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1, isRetryable: () => false, sleep: async () => {} },
-    ).catch((e: unknown) => e);
-
-    expect(error).toBe(fatal);
-    expect(calls).toBe(1);
   });
 });
 

@@ -2,21 +2,23 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { makeIngestHandler } from '../../functions/handlers/ingest.js';
-import { noMetrics } from '../../functions/handlers/metrics.js';
 import { makeBearerAuth } from '../../functions/http/auth.js';
 import { TOKEN, apiEvent } from '../support/api-events.js';
-import { FakeClock, RecordingLog, RecordingScheduler } from '../support/fakes.js';
+import { FakeClock, RecordingLog, RecordingScheduler, coreDeps } from '../support/fakes.js';
 
 const policy = { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 };
 
 function handler() {
   const log = new RecordingLog();
   const ingest = makeIngestHandler({
-    core: { store: new MemoryAgentStore(), scheduler: new RecordingScheduler(), clock: new FakeClock() },
+    core: coreDeps({
+      store: new MemoryAgentStore(),
+      scheduler: new RecordingScheduler(),
+      clock: new FakeClock(),
+      log,
+    }),
     policy,
     authenticate: makeBearerAuth([TOKEN]),
-    log,
-    metrics: noMetrics,
   });
   return { ingest, log };
 }

@@ -7,7 +7,8 @@ import { makeIngestHandler } from '../../functions/handlers/ingest.js';
 import { makeReadHandler } from '../../functions/handlers/read.js';
 import { makeBearerAuth } from '../../functions/http/auth.js';
 import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
-import { FakeClock, RecordingLog, RecordingMetrics, RecordingScheduler } from '../support/fakes.js';
+import { UNLIMITED } from '../../functions/core/budget.js';
+import { FakeClock, RecordingLog, RecordingMetrics, RecordingScheduler, coreDeps } from '../support/fakes.js';
 
 const policy = { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 60 };
 
@@ -18,9 +19,10 @@ function setup() {
   const log = new RecordingLog();
   const authenticate = makeBearerAuth([TOKEN, 'previous-token']);
   const metrics = new RecordingMetrics();
-  const ingest = makeIngestHandler({ core: { store, scheduler, clock }, policy, authenticate, log, metrics });
-  const read = makeReadHandler({ store, authenticate, log });
-  return { clock, store, scheduler, log, metrics, ingest, read };
+  const core = coreDeps({ store, scheduler, clock, log, metrics });
+  const ingest = makeIngestHandler({ core, policy, authenticate });
+  const read = makeReadHandler({ store, authenticate, log, clock });
+  return { clock, store, scheduler, log, metrics, core, ingest, read };
 }
 
 type Setup = ReturnType<typeof setup>;
@@ -245,13 +247,44 @@ describe('POST /v1/heartbeats', () => {
   });
 
   describe('backend failures (I6)', () => {
-    it('a failed schedule write answers 503 with Retry-After and stores nothing', async () => {
+    it('a failed schedule write still records the heartbeat (200), with no schedule known; the next heartbeat arms one', async () => {
       s.scheduler.failNext(new BackendUnavailableError('scheduler', 'throttled', 2));
       const response = await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
-      expect(response.statusCode).toBe(503);
-      expect(response.headers?.['retry-after']).toBe('2');
-      expect(response.body).not.toContain('throttled');
-      await expect(s.store.get('web-1')).resolves.toBeUndefined();
+      expect(response.statusCode).toBe(200);
+      expect((await s.store.get('web-1'))?.record).toMatchObject({ state: 'alive', armedFor: null });
+      expect(s.metrics.counts.get('ScheduleWriteFailures')).toBe(1);
+      expect(
+        s.log.withMessage('schedule write failed; the record keeps only a schedule it can vouch for'),
+      ).toHaveLength(1);
+
+      s.clock.advance(30);
+      expect((await s.ingest(heartbeatEvent({ agentId: 'web-1' }))).statusCode).toBe(200);
+      const record = (await s.store.get('web-1'))?.record;
+      expect(record?.armedFor).toBe(record?.deadline);
+      expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))?.fireAt).toBe(record?.deadline);
+    });
+
+    it('a failed schedule write keeps the armed schedule when it still fires in time (early at worst)', async () => {
+      await s.ingest(heartbeatEvent({ agentId: 'web-1' }));
+      const armed = (await s.store.get('web-1'))?.record.armedFor;
+      s.clock.advance(50); // the schedule (at +90 s) is now more than ttl - 1.5 x interval early: move it
+      s.scheduler.failNext(new BackendUnavailableError('scheduler', 'throttled'));
+      expect((await s.ingest(heartbeatEvent({ agentId: 'web-1' }))).statusCode).toBe(200);
+      const record = (await s.store.get('web-1'))?.record;
+      expect(record?.lastSeen).toBe(s.clock.now());
+      expect(record?.armedFor).toBe(armed);
+      expect(record?.armedFor ?? Infinity).toBeLessThanOrEqual(record?.deadline ?? 0);
+    });
+
+    it('a misconfigured scheduler (access denied) does not fail heartbeats either, but logs an error', async () => {
+      s.scheduler.failNext(
+        new Error('AccessDeniedException: not authorized to perform scheduler:UpdateSchedule'),
+      );
+      expect((await s.ingest(heartbeatEvent({ agentId: 'web-1' }))).statusCode).toBe(200);
+      const [line] = s.log.withMessage(
+        'schedule write failed; the record keeps only a schedule it can vouch for',
+      );
+      expect(line?.level).toBe('error');
     });
 
     it('a failed store write answers 503 and asks for an early firing, which re-arms what the record names', async () => {
@@ -266,8 +299,9 @@ describe('POST /v1/heartbeats', () => {
       const name = scheduleNameFor('web-1');
       expect(s.scheduler.schedules.get(name)?.fireAt).toBe(s.clock.now());
       // ...and the expiry handler, reading the record, arms exactly what it names.
-      const core = { store: s.store, scheduler: s.scheduler, clock: s.clock };
-      await expect(handleExpiry(core, 'web-1', 'inv-1')).resolves.toMatchObject({ kind: 'rearmed' });
+      await expect(handleExpiry(s.core, 'web-1', 'inv-1', UNLIMITED)).resolves.toMatchObject({
+        result: { kind: 'rearmed' },
+      });
       const record = (await s.store.get('web-1'))?.record;
       expect(record?.lastSeen).toBe(before?.record.lastSeen);
       expect(s.scheduler.schedules.get(name)?.fireAt).toBe(record?.armedFor);
@@ -282,11 +316,9 @@ describe('POST /v1/heartbeats', () => {
       // one firing finds no agent and does nothing.
       const orphan = s.scheduler.schedules.get(scheduleNameFor('web-1'));
       expect(orphan).toBeDefined();
-      await expect(
-        handleExpiry({ store: s.store, scheduler: s.scheduler, clock: s.clock }, 'web-1', 'inv-1'),
-      ).resolves.toEqual({
-        kind: 'ignored',
-        reason: 'unknown-agent',
+      await expect(handleExpiry(s.core, 'web-1', 'inv-1', UNLIMITED)).resolves.toEqual({
+        result: { kind: 'ignored', reason: 'unknown-agent' },
+        reported: 0,
       });
     });
 

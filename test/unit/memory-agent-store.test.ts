@@ -2,10 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { BackendUnavailableError, VersionConflictError } from '../../functions/core/errors.js';
 import { makeAgentRecord } from '../support/records.js';
-import { describeAgentStoreContract, describeListByStateContract } from '../support/store-contract.js';
+import {
+  describeAgentStoreContract,
+  describeCheckpointContract,
+  describeListByStateContract,
+  describeListOpenContract,
+} from '../support/store-contract.js';
 
 describeAgentStoreContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
 describeListByStateContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
+describeListOpenContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
+describeCheckpointContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
 
 describe('MemoryAgentStore fault injection', () => {
   const down = () => new BackendUnavailableError('store', 'injected');

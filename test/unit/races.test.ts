@@ -1,12 +1,12 @@
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { describe, expect, it } from 'vitest';
+import { UNLIMITED } from '../../functions/core/budget.js';
 import { BackendUnavailableError, VersionConflictError } from '../../functions/core/errors.js';
 import { handleExpiry } from '../../functions/core/handle-expiry.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { makeExpiryHandler } from '../../functions/handlers/expiry.js';
-import { noMetrics } from '../../functions/handlers/metrics.js';
-import { FakeClock, RecordingLog, RecordingScheduler, makeHeartbeat } from '../support/fakes.js';
+import { FakeClock, RecordingLog, RecordingScheduler, coreDeps, makeHeartbeat } from '../support/fakes.js';
 import { GatedStore } from '../support/gated-store.js';
 import { describeRaces } from '../support/races.js';
 
@@ -22,13 +22,13 @@ describe('expiry whose write committed but reported an error', () => {
       const clock = new FakeClock();
       const scheduler = new RecordingScheduler();
       const log = new RecordingLog();
-      const core = { store, scheduler, clock };
-      await recordHeartbeat(core, makeHeartbeat({ ttlSeconds: 60, intervalSeconds: 20 }));
+      const core = coreDeps({ store, scheduler, clock, log });
+      await recordHeartbeat(core, makeHeartbeat({ ttlSeconds: 60, intervalSeconds: 20 }), UNLIMITED);
       const firing = scheduler.schedules.get(scheduleNameFor('web-1'))?.payload;
       clock.advance(61);
       // The SDK retried a PutItem that had committed: the retry fails its condition.
       store.failNext('replace', error, 'after');
-      await makeExpiryHandler({ core, log, metrics: noMetrics })(firing);
+      await makeExpiryHandler({ core })(firing);
       expect((await store.get('web-1'))?.record.state).toBe('expired');
       expect(log.withMessage('agent expired')).toHaveLength(1);
     });
@@ -58,18 +58,24 @@ describe('a re-arm whose write failed, racing a heartbeat that shortened the TTL
       },
       delete: (name: string) => recorded.delete(name),
     };
-    const core = { store, scheduler, clock };
+    const core = coreDeps({ store, scheduler, clock });
     const name = scheduleNameFor('web-1');
-    await recordHeartbeat(core, makeHeartbeat({ ttlSeconds: 90, intervalSeconds: 30 }));
+    await recordHeartbeat(core, makeHeartbeat({ ttlSeconds: 90, intervalSeconds: 30 }), UNLIMITED);
     const firing = recorded.schedules.get(name)?.payload;
     clock.advance(30); // a duplicate or delayed delivery, before the deadline: the expiry re-arms
 
     gateNextUpsert = true;
-    const expiry = handleExpiry(core, firing?.agentId ?? 'web-1', 'inv-1').catch((error: unknown) => error);
+    const expiry = handleExpiry(core, firing?.agentId ?? 'web-1', 'inv-1', UNLIMITED).catch(
+      (error: unknown) => error,
+    );
     await expiryAtUpsert;
     // The heartbeat shortens the TTL and arms the earlier deadline; its record write waits.
     const gate = store.pauseNextWrite();
-    const heartbeat = recordHeartbeat(core, makeHeartbeat({ ttlSeconds: 30, intervalSeconds: 10 }));
+    const heartbeat = recordHeartbeat(
+      core,
+      makeHeartbeat({ ttlSeconds: 30, intervalSeconds: 10 }),
+      UNLIMITED,
+    );
     await gate.reached;
     // The expiry's schedule write lands after the heartbeat's; its record write then fails.
     memory.failNext('replace', new BackendUnavailableError('store', 'timed out'));

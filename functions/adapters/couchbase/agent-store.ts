@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import {
-  AmbiguousTimeoutError,
   CasMismatchError,
   type Collection,
   CouchbaseError,
@@ -20,12 +18,12 @@ import {
   TimeoutError,
 } from 'couchbase';
 import { z } from 'zod';
-import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
+import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
-import type { AgentPage, AgentStore } from '../../core/ports.js';
+import type { AgentPage, AgentStore, CallOptions, CheckpointStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { CouchbaseConnector } from './connection.js';
-import { STATE_INDEX, keyspacePath } from './indexes.js';
+import { OUTBOX_INDEX, STATE_INDEX, keyspacePath } from './indexes.js';
 
 /**
  * Document key scheme: `agent::<agentId>`, the agentId verbatim (UTF-8, no normalisation). The
@@ -48,16 +46,24 @@ export function agentKey(agentId: string): string {
 
 const cursorSchema = z.strictObject({ after: z.string().min(1) });
 
+/** Checkpoints are documents beside the agents, under a prefix no agent key can have. */
+const CHECKPOINT_KEY_PREFIX = 'checkpoint::';
+
 /**
- * One JSON document per agent: exactly the AgentRecord (schemaVersion 1), nothing added. The
+ * One JSON document per agent: exactly the AgentRecord, nothing added. The
  * version at the port is the document's CAS as a decimal string (`cas.toString()`), which the SDK
  * accepts back as a CasInput. A CAS is a 64-bit value (a hybrid logical clock on real servers),
  * so it is never turned into a JS number.
  *
- * The hot path is KV only: `get`, `insert` (create-if-absent) and `replace` with `cas`. Listing by
- * state uses SQL++ and needs the index from `ensureCouchbaseIndexes` (scripts/couchbase-setup.ts).
+ * The hot path is KV only: `get`, `insert` (create-if-absent) and `replace` with `cas`, each with
+ * the caller's timeout when it is shorter than the connection's. Listing uses SQL++ and needs the
+ * indexes from `ensureCouchbaseIndexes` (scripts/couchbase-setup.ts).
+ *
+ * A write that times out ambiguously (sent, never answered) is reported as
+ * BackendUnavailableError: the core's write protocol reads the document back and recognises its
+ * own write, as it does for every store.
  */
-export class CouchbaseAgentStore implements AgentStore {
+export class CouchbaseAgentStore implements AgentStore, CheckpointStore {
   readonly #connector: CouchbaseConnector;
   readonly #keyspacePath: string;
 
@@ -67,50 +73,64 @@ export class CouchbaseAgentStore implements AgentStore {
     this.#keyspacePath = keyspacePath(connector.keyspace);
   }
 
-  async get(agentId: string): Promise<StoredAgent | undefined> {
+  async get(agentId: string, options?: CallOptions): Promise<StoredAgent | undefined> {
     const key = agentKey(agentId);
     try {
       const collection = await this.#connector.collection();
-      return await read(collection, key, agentId);
+      return await read(collection, key, agentId, options);
     } catch (error) {
       throw translateError(error, 'get', agentId);
     }
   }
 
-  async create(record: AgentRecord): Promise<StoredAgent> {
-    const key = agentKey(record.agentId);
-    let collection: Collection | undefined;
+  async create(record: AgentRecord, options?: CallOptions): Promise<StoredAgent> {
     try {
-      collection = await this.#connector.collection();
-      const result = await collection.insert(key, record);
+      const collection = await this.#connector.collection();
+      const result = await collection.insert(agentKey(record.agentId), record, kvOptions(options));
       return { record, version: result.cas.toString() };
     } catch (error) {
       if (error instanceof DocumentExistsError)
         throw new VersionConflictError(record.agentId, { cause: error });
-      if (error instanceof AmbiguousTimeoutError && collection !== undefined) {
-        return settleAmbiguousWrite(collection, key, record, undefined, error);
-      }
       throw translateError(error, 'insert', record.agentId);
     }
   }
 
-  async replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent> {
-    const key = agentKey(record.agentId);
+  async replace(record: AgentRecord, expectedVersion: string, options?: CallOptions): Promise<StoredAgent> {
     const cas = parseVersion(expectedVersion);
-    let collection: Collection | undefined;
     try {
-      collection = await this.#connector.collection();
-      const result = await collection.replace(key, record, { cas });
+      const collection = await this.#connector.collection();
+      const result = await collection.replace(agentKey(record.agentId), record, {
+        cas,
+        ...kvOptions(options),
+      });
       return { record, version: result.cas.toString() };
     } catch (error) {
       // A missing document has no CAS to match: a replace never recreates an agent that is gone.
       if (error instanceof CasMismatchError || error instanceof DocumentNotFoundError) {
         throw new VersionConflictError(record.agentId, { cause: error });
       }
-      if (error instanceof AmbiguousTimeoutError && collection !== undefined) {
-        return settleAmbiguousWrite(collection, key, record, cas, error);
-      }
       throw translateError(error, 'replace', record.agentId);
+    }
+  }
+
+  async loadCheckpoint(name: string, options?: CallOptions): Promise<string | null> {
+    try {
+      const collection = await this.#connector.collection();
+      const result = await collection.get(`${CHECKPOINT_KEY_PREFIX}${name}`, kvOptions(options));
+      const value = (result.content as { value?: unknown } | null)?.value;
+      return typeof value === 'string' ? value : null;
+    } catch (error) {
+      if (error instanceof DocumentNotFoundError) return null;
+      throw translateError(error, 'get', undefined);
+    }
+  }
+
+  async saveCheckpoint(name: string, value: string | null, options?: CallOptions): Promise<void> {
+    try {
+      const collection = await this.#connector.collection();
+      await collection.upsert(`${CHECKPOINT_KEY_PREFIX}${name}`, { value }, kvOptions(options));
+    } catch (error) {
+      throw translateError(error, 'upsert', undefined);
     }
   }
 
@@ -120,25 +140,48 @@ export class CouchbaseAgentStore implements AgentStore {
    * cursor is the last agentId returned. `request_plus` makes the index catch up with every write
    * acknowledged before the query, so a listing never shows an agent in a state it has left.
    */
-  async listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+  listByState(
+    state: AgentState,
+    page: { limit: number; cursor: string | null },
+    options?: CallOptions,
+  ): Promise<AgentPage> {
+    return this.#queryPage('d.`state` = $state', { state }, page, options);
+  }
+
+  /**
+   * The same pagination over alive agents (the state index) and agents with undelivered events
+   * (the partial `agents_with_outbox` index, normally empty): Couchbase answers the OR with a
+   * union of both index scans. Like every SQL++ path, it needs a real server.
+   */
+  listOpen(page: { limit: number; cursor: string | null }, options?: CallOptions): Promise<AgentPage> {
+    return this.#queryPage("(d.`state` = 'alive' OR ARRAY_LENGTH(d.outbox) > 0)", {}, page, options);
+  }
+
+  async #queryPage(
+    where: string,
+    parameters: Record<string, unknown>,
+    page: { limit: number; cursor: string | null },
+    options: CallOptions | undefined,
+  ): Promise<AgentPage> {
     const after = page.cursor === null ? '' : decodeCursor(page.cursor, cursorSchema).after;
     const statement =
       `SELECT RAW d FROM ${this.#keyspacePath} AS d ` +
-      'WHERE d.`state` = $state AND d.agentId > $after ' +
+      `WHERE ${where} AND d.agentId > $after ` +
       'ORDER BY d.agentId LIMIT $limit';
     let rows: unknown[];
     try {
       const cluster = await this.#connector.cluster();
       const result = await cluster.query<unknown>(statement, {
-        parameters: { state, after, limit: page.limit + 1 },
+        parameters: { ...parameters, after, limit: page.limit + 1 },
         scanConsistency: QueryScanConsistency.RequestPlus,
         readOnly: true,
+        ...(options?.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
       });
       rows = result.rows;
     } catch (error) {
       if (error instanceof IndexNotFoundError) {
         throw new Error(
-          `Couchbase has no ${STATE_INDEX} index on ${this.#keyspacePath}: run scripts/couchbase-setup.ts`,
+          `Couchbase lacks the ${STATE_INDEX} or ${OUTBOX_INDEX} index on ${this.#keyspacePath}: run scripts/couchbase-setup.ts`,
           { cause: error },
         );
       }
@@ -153,68 +196,25 @@ export class CouchbaseAgentStore implements AgentStore {
   }
 }
 
-async function read(collection: Collection, key: string, agentId: string): Promise<StoredAgent | undefined> {
+/** The caller's timeout, for one KV operation; without one the connection's kvTimeout applies. */
+function kvOptions(options: CallOptions | undefined): { timeout?: number } {
+  return options?.timeoutMs === undefined ? {} : { timeout: options.timeoutMs };
+}
+
+async function read(
+  collection: Collection,
+  key: string,
+  agentId: string,
+  options: CallOptions | undefined,
+): Promise<StoredAgent | undefined> {
   let result;
   try {
-    result = await collection.get(key);
+    result = await collection.get(key, kvOptions(options));
   } catch (error) {
     if (error instanceof DocumentNotFoundError) return undefined;
     throw error;
   }
   return { record: toRecord(result.content, agentId), version: result.cas.toString() };
-}
-
-/**
- * An ambiguous timeout on a write means the request went out and no answer came back: the
- * write may or may not have been applied. Reporting it as a plain failure would be wrong when it
- * did apply: the core's loop treats any non-conflict failure as "nothing was written" and puts
- * the previous schedule back, so the record could name a schedule that no longer exists (I6).
- * One read settles it in most cases:
- * - the document holds exactly what we wrote, under a new CAS: it applied; return it;
- * - the document is unchanged (same CAS; absent, for an insert): it did not apply, so the core
- *   may safely undo its schedule write (503, the agent retries);
- * - anything else: another writer got there (before or after us), which is a lost race: the core
- *   re-reads and decides again, exactly as for a CAS mismatch.
- * If the read fails as well the outcome stays unknown and is reported as BackendUnavailableError.
- * A write still queued on the server when we read could apply afterwards; that window is the
- * residue no client can close without durable writes.
- */
-async function settleAmbiguousWrite(
-  collection: Collection,
-  key: string,
-  record: AgentRecord,
-  expectedCas: string | undefined,
-  ambiguous: AmbiguousTimeoutError,
-): Promise<StoredAgent> {
-  let current: StoredAgent | undefined;
-  try {
-    current = await read(collection, key, record.agentId);
-  } catch (readError) {
-    throw new BackendUnavailableError(
-      'store',
-      `Couchbase write for agent ${record.agentId} timed out and its outcome could not be read back`,
-      1,
-      { cause: new AggregateError([ambiguous, readError]) },
-    );
-  }
-  const intended: unknown = JSON.parse(JSON.stringify(record));
-  if (
-    current !== undefined &&
-    current.version !== expectedCas &&
-    isDeepStrictEqual(current.record, intended)
-  ) {
-    return { record, version: current.version };
-  }
-  const unchanged = current === undefined ? expectedCas === undefined : current.version === expectedCas;
-  if (unchanged) {
-    throw new BackendUnavailableError(
-      'store',
-      `Couchbase write for agent ${record.agentId} timed out without being applied`,
-      1,
-      { cause: ambiguous },
-    );
-  }
-  throw new VersionConflictError(record.agentId, { cause: ambiguous });
 }
 
 // Versions this adapter issues are CAS values: decimal strings of a non-zero 64-bit unsigned integer.
@@ -236,18 +236,10 @@ function parseVersion(version: string): string {
 function toRecord(content: unknown, agentId: string | undefined): AgentRecord {
   const fields = (typeof content === 'object' && content !== null ? content : {}) as Record<string, unknown>;
   const id = agentId ?? String(fields['agentId']);
-  if (fields['schemaVersion'] !== 1) {
-    // A newer writer (or a bad manual edit): reading it as v1 could silently drop fields.
-    throw new Error(
-      `agent document for ${id} has schemaVersion ${String(fields['schemaVersion'])}; only 1 is understood`,
-    );
-  }
   if (agentId !== undefined && fields['agentId'] !== agentId) {
     throw new Error(`agent document ${agentKey(id)} holds another agentId`);
   }
-  // Only this adapter writes these documents, from AgentRecords; beyond the checks above the
-  // shape is trusted rather than parsed field by field on every read.
-  return fields as unknown as AgentRecord;
+  return upgradeRecord(fields, `agent document for ${id}`);
 }
 
 // The C++ core reports socket-level trouble (resolve failure, no endpoints left, closed stream,

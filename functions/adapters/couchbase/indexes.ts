@@ -4,6 +4,13 @@ import type { CouchbaseKeyspace } from './connection.js';
 /** The GSI index listing by state needs: equality on `state`, then agentId order for keyset paging. */
 export const STATE_INDEX = 'agents_by_state';
 export const STATE_INDEX_KEYS = ['`state`', '`agentId`'];
+/**
+ * Agents with undelivered events, in agentId order: a partial index, normally empty, which with
+ * the state index answers the reconciler's listing of open agents (listOpen).
+ */
+export const OUTBOX_INDEX = 'agents_with_outbox';
+export const OUTBOX_INDEX_KEYS = ['`agentId`'];
+export const OUTBOX_INDEX_WHERE = 'ARRAY_LENGTH(`outbox`) > 0';
 
 // Couchbase's own naming rules. A name that passes contains no backtick, so wrapping it in
 // backticks is a complete escape; anything else is refused up front rather than spliced into SQL++.
@@ -39,7 +46,7 @@ export interface EnsuredIndex {
 }
 
 /**
- * Creates the index `listByState` queries use, if it is missing, and waits until it is online.
+ * Creates the indexes the listings use, when missing, and waits until they are online.
  * Idempotent: safe to run on every deploy, and from two places at once (the second create is
  * ignored). Needs a real server with the query and index services (CouchbaseMock has neither).
  */
@@ -47,23 +54,34 @@ export async function ensureCouchbaseIndexes(
   cluster: Cluster,
   keyspace: CouchbaseKeyspace,
   options: { waitMs?: number } = {},
-): Promise<EnsuredIndex> {
+): Promise<EnsuredIndex[]> {
   const path = keyspacePath(keyspace);
   const where = { scopeName: keyspace.scope, collectionName: keyspace.collection };
   const manager = cluster.queryIndexes();
-  const existing = (await manager.getAllIndexes(keyspace.bucket, where)).find((i) => i.name === STATE_INDEX);
-  if (existing === undefined) {
-    await manager.createIndex(keyspace.bucket, STATE_INDEX, STATE_INDEX_KEYS, {
-      ...where,
-      ignoreIfExists: true,
-    });
+  const wanted = [
+    { name: STATE_INDEX, keys: STATE_INDEX_KEYS, condition: undefined },
+    { name: OUTBOX_INDEX, keys: OUTBOX_INDEX_KEYS, condition: OUTBOX_INDEX_WHERE },
+  ];
+  const existing = new Set((await manager.getAllIndexes(keyspace.bucket, where)).map((index) => index.name));
+  for (const index of wanted) {
+    if (existing.has(index.name)) continue;
+    if (index.condition === undefined) {
+      await manager.createIndex(keyspace.bucket, index.name, index.keys, { ...where, ignoreIfExists: true });
+    } else {
+      // The SDK's createIndex has no WHERE clause: a partial index is created with SQL++. The
+      // names are validated by keyspacePath, so the statement splices nothing from outside.
+      await cluster.query(
+        `CREATE INDEX \`${index.name}\` IF NOT EXISTS ON ${path}(${index.keys.join(', ')}) WHERE ${index.condition}`,
+      );
+    }
   }
-  await manager.watchIndexes(keyspace.bucket, [STATE_INDEX], options.waitMs ?? 60_000, where);
-  const after = (await manager.getAllIndexes(keyspace.bucket, where)).find((i) => i.name === STATE_INDEX);
-  return {
-    index: STATE_INDEX,
+  const names = wanted.map((index) => index.name);
+  await manager.watchIndexes(keyspace.bucket, names, options.waitMs ?? 60_000, where);
+  const after = await manager.getAllIndexes(keyspace.bucket, where);
+  return names.map((name) => ({
+    index: name,
     keyspace: path,
-    created: existing === undefined,
-    state: after?.state ?? 'unknown',
-  };
+    created: !existing.has(name),
+    state: after.find((index) => index.name === name)?.state ?? 'unknown',
+  }));
 }

@@ -12,14 +12,16 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
+import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
-import type { AgentPage, AgentStore } from '../../core/ports.js';
+import type { AgentPage, AgentStore, CallOptions, CheckpointStore } from '../../core/ports.js';
+import { isTransientAwsError } from '../aws-errors.js';
+import { CallTimeoutError, withCallTimeout } from '../call-timeout.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { STATE_INDEX, STATE_SHARDS, stateShard, stateShardOf } from './table.js';
-import { isTransientAwsError } from '../retry.js';
 
 /**
  * The Document client every DynamoDbAgentStore should be given. Create it once per process,
@@ -51,6 +53,15 @@ const cursorSchema = z.strictObject({
   shard: z.int().min(0).max(STATE_SHARDS),
   after: z.string().min(1).optional(),
 });
+// A scan's position is the last key it evaluated.
+const scanCursorSchema = z.strictObject({ after: z.string().min(1) });
+
+/**
+ * Checkpoints live in the agent table under keys no agent can have (agentIds never contain `#`):
+ * no second table to create, grant and back up. They carry no `state` and no `stateShard`, so
+ * neither listing sees them.
+ */
+export const CHECKPOINT_KEY_PREFIX = '#checkpoint#';
 
 export interface DynamoDbAgentStoreOptions {
   tableName: string;
@@ -60,7 +71,7 @@ export interface DynamoDbAgentStoreOptions {
  * One item per agent: the AgentRecord's fields plus a numeric `version` that every conditional
  * write checks and bumps. At the port the version is the opaque string `String(version)`.
  */
-export class DynamoDbAgentStore implements AgentStore {
+export class DynamoDbAgentStore implements AgentStore, CheckpointStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
 
@@ -69,17 +80,20 @@ export class DynamoDbAgentStore implements AgentStore {
     this.#tableName = options.tableName;
   }
 
-  async get(agentId: string): Promise<StoredAgent | undefined> {
+  async get(agentId: string, options?: CallOptions): Promise<StoredAgent | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
-      const output = await this.#client.send(
-        new GetCommand({
-          TableName: this.#tableName,
-          Key: { agentId },
-          // The CAS loop re-reads after a conflict and must see the write that beat it; an
-          // eventually consistent read could return the old version and conflict again.
-          ConsistentRead: true,
-        }),
+      const output = await withCallTimeout(options, (abortSignal) =>
+        this.#client.send(
+          new GetCommand({
+            TableName: this.#tableName,
+            Key: { agentId },
+            // The CAS loop re-reads after a conflict and must see the write that beat it; an
+            // eventually consistent read could return the old version and conflict again.
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
       );
       item = output.Item;
     } catch (error) {
@@ -88,15 +102,18 @@ export class DynamoDbAgentStore implements AgentStore {
     return item === undefined ? undefined : toStoredAgent(item);
   }
 
-  async create(record: AgentRecord): Promise<StoredAgent> {
+  async create(record: AgentRecord, options?: CallOptions): Promise<StoredAgent> {
     const version = 1;
     try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: { ...record, version, stateShard: stateShardOf(record) },
-          ConditionExpression: 'attribute_not_exists(agentId)',
-        }),
+      await withCallTimeout(options, (abortSignal) =>
+        this.#client.send(
+          new PutCommand({
+            TableName: this.#tableName,
+            Item: { ...record, version, stateShard: stateShardOf(record) },
+            ConditionExpression: 'attribute_not_exists(agentId)',
+          }),
+          { abortSignal },
+        ),
       );
     } catch (error) {
       throw translateError(error, 'PutItem', record.agentId);
@@ -104,20 +121,23 @@ export class DynamoDbAgentStore implements AgentStore {
     return { record, version: String(version) };
   }
 
-  async replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent> {
+  async replace(record: AgentRecord, expectedVersion: string, options?: CallOptions): Promise<StoredAgent> {
     const expected = parseVersion(expectedVersion);
     const version = expected + 1;
     try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: { ...record, version, stateShard: stateShardOf(record) },
-          // Also fails when the item does not exist (no version to compare), so a replace
-          // never recreates an agent that is gone.
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':expected': expected },
-        }),
+      await withCallTimeout(options, (abortSignal) =>
+        this.#client.send(
+          new PutCommand({
+            TableName: this.#tableName,
+            Item: { ...record, version, stateShard: stateShardOf(record) },
+            // Also fails when the item does not exist (no version to compare), so a replace
+            // never recreates an agent that is gone.
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expected },
+          }),
+          { abortSignal },
+        ),
       );
     } catch (error) {
       throw translateError(error, 'PutItem', record.agentId);
@@ -130,30 +150,37 @@ export class DynamoDbAgentStore implements AgentStore {
    * consistent BatchGet. The index is eventually consistent, so a record that has since changed
    * state is dropped from the page: a page may hold fewer than `limit` items.
    */
-  async listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+  async listByState(
+    state: AgentState,
+    page: { limit: number; cursor: string | null },
+    options?: CallOptions,
+  ): Promise<AgentPage> {
     let position: z.infer<typeof cursorSchema> =
       page.cursor === null ? { shard: 0 } : decodeCursor(page.cursor, cursorSchema);
     const keys: string[] = [];
     while (position.shard < STATE_SHARDS && keys.length < page.limit) {
       let output;
       try {
-        output = await this.#client.send(
-          new QueryCommand({
-            TableName: this.#tableName,
-            IndexName: STATE_INDEX,
-            KeyConditionExpression: '#shard = :shard',
-            ExpressionAttributeNames: { '#shard': 'stateShard' },
-            ExpressionAttributeValues: { ':shard': stateShard(state, position.shard) },
-            Limit: page.limit - keys.length,
-            ...(position.after === undefined
-              ? {}
-              : {
-                  ExclusiveStartKey: {
-                    stateShard: stateShard(state, position.shard),
-                    agentId: position.after,
-                  },
-                }),
-          }),
+        output = await withCallTimeout(options, (abortSignal) =>
+          this.#client.send(
+            new QueryCommand({
+              TableName: this.#tableName,
+              IndexName: STATE_INDEX,
+              KeyConditionExpression: '#shard = :shard',
+              ExpressionAttributeNames: { '#shard': 'stateShard' },
+              ExpressionAttributeValues: { ':shard': stateShard(state, position.shard) },
+              Limit: page.limit - keys.length,
+              ...(position.after === undefined
+                ? {}
+                : {
+                    ExclusiveStartKey: {
+                      stateShard: stateShard(state, position.shard),
+                      agentId: position.after,
+                    },
+                  }),
+            }),
+            { abortSignal },
+          ),
         );
       } catch (error) {
         throw translateError(error, 'Query', undefined);
@@ -163,7 +190,7 @@ export class DynamoDbAgentStore implements AgentStore {
       position =
         typeof next === 'string' ? { shard: position.shard, after: next } : { shard: position.shard + 1 };
     }
-    const records = await this.#batchGet(keys);
+    const records = await this.#batchGet(keys, options);
     return {
       items: keys.flatMap((id) => {
         const record = records.get(id);
@@ -173,7 +200,73 @@ export class DynamoDbAgentStore implements AgentStore {
     };
   }
 
-  async #batchGet(agentIds: string[]): Promise<Map<string, AgentRecord>> {
+  /**
+   * A Scan of the table itself, not an index: it sees every item whatever an index says (dynalite
+   * writes an item and its index entries separately, so a crash between them can leave an entry
+   * missing). Eventually consistent, which halves its cost: the reconciler re-reads with a
+   * consistent get before it changes anything. The filter drops healthy expired agents and
+   * checkpoints on the server (they are still read, and paid for, as Scans are).
+   */
+  async listOpen(page: { limit: number; cursor: string | null }, options?: CallOptions): Promise<AgentPage> {
+    const after = page.cursor === null ? undefined : decodeCursor(page.cursor, scanCursorSchema).after;
+    let output;
+    try {
+      output = await withCallTimeout(options, (abortSignal) =>
+        this.#client.send(
+          new ScanCommand({
+            TableName: this.#tableName,
+            Limit: page.limit,
+            FilterExpression: '#state = :alive OR size(#outbox) > :none',
+            ExpressionAttributeNames: { '#state': 'state', '#outbox': 'outbox' },
+            ExpressionAttributeValues: { ':alive': 'alive', ':none': 0 },
+            ...(after === undefined ? {} : { ExclusiveStartKey: { agentId: after } }),
+          }),
+          { abortSignal },
+        ),
+      );
+    } catch (error) {
+      throw translateError(error, 'Scan', undefined);
+    }
+    const next = output.LastEvaluatedKey?.['agentId'];
+    return {
+      items: (output.Items ?? []).map((item) => toStoredAgent(item).record),
+      cursor: typeof next === 'string' ? encodeCursor({ after: next }) : null,
+    };
+  }
+
+  async loadCheckpoint(name: string, options?: CallOptions): Promise<string | null> {
+    try {
+      const output = await withCallTimeout(options, (abortSignal) =>
+        this.#client.send(
+          new GetCommand({
+            TableName: this.#tableName,
+            Key: { agentId: checkpointKey(name) },
+            ConsistentRead: true,
+          }),
+          { abortSignal },
+        ),
+      );
+      const value = output.Item?.['value'];
+      return typeof value === 'string' ? value : null;
+    } catch (error) {
+      throw translateError(error, 'GetItem', undefined);
+    }
+  }
+
+  async saveCheckpoint(name: string, value: string | null, options?: CallOptions): Promise<void> {
+    try {
+      await withCallTimeout(options, (abortSignal) =>
+        this.#client.send(
+          new PutCommand({ TableName: this.#tableName, Item: { agentId: checkpointKey(name), value } }),
+          { abortSignal },
+        ),
+      );
+    } catch (error) {
+      throw translateError(error, 'PutItem', undefined);
+    }
+  }
+
+  async #batchGet(agentIds: string[], options: CallOptions | undefined): Promise<Map<string, AgentRecord>> {
     const found = new Map<string, AgentRecord>();
     let pending: Record<string, unknown>[] = agentIds.map((agentId) => ({ agentId }));
     // BatchGet may return some keys unprocessed under load; ask again for those, a bounded number of times.
@@ -182,10 +275,13 @@ export class DynamoDbAgentStore implements AgentStore {
         throw new BackendUnavailableError('store', 'DynamoDB BatchGetItem kept leaving keys unprocessed');
       let output;
       try {
-        output = await this.#client.send(
-          new BatchGetCommand({
-            RequestItems: { [this.#tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
+        output = await withCallTimeout(options, (abortSignal) =>
+          this.#client.send(
+            new BatchGetCommand({
+              RequestItems: { [this.#tableName]: { Keys: pending, ConsistentRead: true } },
+            }),
+            { abortSignal },
+          ),
         );
       } catch (error) {
         throw translateError(error, 'BatchGetItem', undefined);
@@ -213,28 +309,28 @@ function parseVersion(version: string): number {
   return n;
 }
 
+function checkpointKey(name: string): string {
+  return `${CHECKPOINT_KEY_PREFIX}${name}`;
+}
+
 function toStoredAgent(item: Record<string, unknown>): StoredAgent {
   // stateShard is the index key, derived from the record: not part of it.
   const { version, stateShard: _shard, ...fields } = item;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     throw new Error(`agent item ${String(fields['agentId'])} has no valid version attribute`);
   }
-  if (fields['schemaVersion'] !== 1) {
-    // A newer writer (or a bad manual edit): reading it as v1 could silently drop fields.
-    throw new Error(
-      `agent item ${String(fields['agentId'])} has schemaVersion ${String(fields['schemaVersion'])}; only 1 is understood`,
-    );
-  }
-  // The table holds only what this adapter wrote from AgentRecords, so beyond the checks above
-  // the shape is trusted rather than parsed field by field on every read.
-  return { record: fields as unknown as AgentRecord, version: String(version) };
+  return {
+    record: upgradeRecord(fields, `agent item ${String(fields['agentId'])}`),
+    version: String(version),
+  };
 }
 
 /**
  * Maps SDK errors to domain errors, keeping the original as `cause`:
  * - a failed condition is a lost race (VersionConflictError);
- * - throttling, 5xx, timeouts and connection failures may pass, so they become
- *   BackendUnavailableError (503 + Retry-After);
+ * - throttling, 5xx, timeouts (the SDK's, or the caller's deadline) and connection failures may
+ *   pass, so they become BackendUnavailableError (503 + Retry-After); a write that timed out may
+ *   still have been applied, which the core's write protocol finds out by reading back;
  * - everything else (ValidationException such as an item over 400 KB, AccessDenied, a missing
  *   table) is a bug or misconfiguration that no retry fixes. It stays a plain Error, i.e. a 500
  *   that alarms, rather than a 503 that would tell every agent to retry forever and hide the bug.
@@ -245,6 +341,7 @@ function translateError(error: unknown, operation: string, agentId: string | und
   }
   const subject = agentId === undefined ? '' : ` for agent ${agentId}`;
   if (
+    error instanceof CallTimeoutError ||
     error instanceof ProvisionedThroughputExceededException ||
     error instanceof RequestLimitExceeded ||
     error instanceof ThrottlingException ||

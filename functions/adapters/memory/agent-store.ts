@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
 import { VersionConflictError } from '../../core/errors.js';
-import type { AgentPage, AgentStore } from '../../core/ports.js';
+import type { AgentPage, AgentStore, CheckpointStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
-export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listByState';
+export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listByState' | 'listOpen';
 
 const cursorSchema = z.strictObject({ after: z.string() });
 
@@ -30,8 +30,9 @@ interface Entry {
  * Records are deep-copied in and out, so a test or the code under test cannot change stored
  * state by mutating an object it holds, which a real store would not allow either.
  */
-export class MemoryAgentStore implements AgentStore {
+export class MemoryAgentStore implements AgentStore, CheckpointStore {
   readonly #entries = new Map<string, Entry>();
+  readonly #checkpoints = new Map<string, string | null>();
   readonly #faults = new Map<MemoryStoreOperation, Fault[]>();
   // One counter for the whole store, so a version string is never issued twice, even for an
   // agent that is later deleted and recreated.
@@ -76,10 +77,31 @@ export class MemoryAgentStore implements AgentStore {
   async listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
     const fault = this.#takeFault('listByState');
     if (fault !== undefined) throw fault.error;
+    return this.#page(page, (record) => record.state === state);
+  }
+
+  async listOpen(page: { limit: number; cursor: string | null }): Promise<AgentPage> {
+    const fault = this.#takeFault('listOpen');
+    if (fault !== undefined) throw fault.error;
+    return this.#page(page, (record) => record.state === 'alive' || record.outbox.length > 0);
+  }
+
+  async loadCheckpoint(name: string): Promise<string | null> {
+    return this.#checkpoints.get(name) ?? null;
+  }
+
+  async saveCheckpoint(name: string, value: string | null): Promise<void> {
+    this.#checkpoints.set(name, value);
+  }
+
+  #page(
+    page: { limit: number; cursor: string | null },
+    include: (record: AgentRecord) => boolean,
+  ): AgentPage {
     const after = page.cursor === null ? null : decodeCursor(page.cursor, cursorSchema).after;
     const matching = [...this.#entries.values()]
       .map((entry) => entry.record)
-      .filter((record) => record.state === state && (after === null || record.agentId > after))
+      .filter((record) => include(record) && (after === null || record.agentId > after))
       .sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
     const items = matching.slice(0, page.limit).map((record) => structuredClone(record));
     const last = items.at(-1);

@@ -9,11 +9,10 @@ import {
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import type { CreateScheduleCommandInput, SchedulerClient } from '@aws-sdk/client-scheduler';
-import type { Clock } from '../../core/clock.js';
 import { BackendUnavailableError } from '../../core/errors.js';
-import type { ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
-import { isTransientAwsError, withRetry } from '../retry.js';
-import type { RetryOptions } from '../retry.js';
+import type { CallOptions, Clock, ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
+import { isTransientAwsError } from '../aws-errors.js';
+import { CallTimeoutError, withCallTimeout } from '../call-timeout.js';
 
 export interface EventBridgeExpirySchedulerConfig {
   groupName: string;
@@ -27,11 +26,8 @@ export interface EventBridgeExpirySchedulerConfig {
   maxEventAgeSeconds?: number;
   /** Scheduler's own invocation retries (0-185). Default 20. */
   maxRetryAttempts?: number;
-  retry?: Omit<RetryOptions, 'isRetryable'>;
   /** The service's clock: a fire time already due is moved to a few seconds after its now. */
   clock: Clock;
-  /** Told of every throttled call, retried or not, so throttling shows on a dashboard before it hurts. */
-  onThrottle?: () => void;
 }
 
 // An expiry noticed more than an hour late is a failure to alarm on, not to keep retrying:
@@ -39,8 +35,6 @@ export interface EventBridgeExpirySchedulerConfig {
 // ride out a throttled or redeploying Lambda; the event age is the bound that matters.
 const DEFAULT_MAX_EVENT_AGE_SECONDS = 3600;
 const DEFAULT_MAX_RETRY_ATTEMPTS = 20;
-// Worst case about 1.5 s of backoff in total: short enough for a synchronous API call.
-const DEFAULT_RETRY = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2000 };
 // Update -> Create -> Update ... : each step is taken only after another writer changed the
 // schedule in between, so a few steps converge; more means something is wrong.
 const MAX_UPSERT_STEPS = 6;
@@ -58,15 +52,20 @@ export function atExpression(fireAt: number): string {
  * `instanceof` (the SDK deserializes into them); isTransientAwsError covers what has no class
  * here: socket errors, timeouts, a bare 5xx from a proxy. Quota errors are hard limits: no retry.
  */
-export function isRetryableSchedulerError(err: unknown): boolean {
+export function isTransientSchedulerError(err: unknown): boolean {
   if (err instanceof ServiceQuotaExceededException) return false;
   return (
     err instanceof ThrottlingException || err instanceof InternalServerException || isTransientAwsError(err)
   );
 }
 
+/**
+ * The scheduler port on EventBridge Scheduler. Retrying throttling, 5xx and network errors is the
+ * client's own retry strategy (functions/adapters/aws-retry.ts, set where the client is created);
+ * this adapter adds only what the SDK cannot do, the Update / Create / Conflict steps of an
+ * upsert, all within the call's CallOptions.timeoutMs.
+ */
 export class EventBridgeExpiryScheduler implements ExpiryScheduler {
-  private readonly retry: RetryOptions;
   private readonly maxEventAgeSeconds: number;
   private readonly maxRetryAttempts: number;
 
@@ -93,18 +92,15 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
     ) {
       throw new RangeError(`maxRetryAttempts must be an integer in 0..185, got ${this.maxRetryAttempts}`);
     }
-    const onThrottle = config.onThrottle;
-    this.retry = {
-      ...DEFAULT_RETRY,
-      ...config.retry,
-      isRetryable: (err) => {
-        if (onThrottle !== undefined && err instanceof ThrottlingException) onThrottle();
-        return isRetryableSchedulerError(err);
-      },
-    };
   }
 
-  async upsert(request: ScheduleRequest): Promise<void> {
+  upsert(request: ScheduleRequest, options?: CallOptions): Promise<void> {
+    return withCallTimeout(options, (abortSignal) => this.upsertSteps(request, abortSignal)).catch((err) => {
+      throw this.failure(`upsert of schedule ${request.name} failed`, err);
+    });
+  }
+
+  private async upsertSteps(request: ScheduleRequest, abortSignal: AbortSignal | undefined): Promise<void> {
     // The schedule usually exists (steady state: a heartbeat moves its deadline), so Update first.
     // Create on ResourceNotFound; back to Update on Conflict, when another writer created it in
     // between (or our own earlier Create succeeded but its response was lost). A Conflict on
@@ -115,26 +111,27 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
     let lastError: unknown;
     for (let step = 0; step < MAX_UPSERT_STEPS; step++) {
       try {
-        await this.call(() =>
-          op === 'update'
-            ? this.client.send(new UpdateScheduleCommand(this.scheduleInput(request)))
-            : this.client.send(new CreateScheduleCommand(this.scheduleInput(request))),
-        );
+        const input = this.scheduleInput(request);
+        await (op === 'update'
+          ? this.client.send(new UpdateScheduleCommand(input), { abortSignal })
+          : this.client.send(new CreateScheduleCommand(input), { abortSignal }));
         return;
       } catch (err) {
         lastError = err;
         if (op === 'update' && err instanceof ResourceNotFoundException) op = 'create';
         else if (err instanceof ConflictException) op = 'update';
-        else throw this.failure(`upsert of schedule ${request.name} failed`, err);
+        else throw err;
       }
     }
-    throw this.unavailable(`upsert of schedule ${request.name} did not converge`, lastError);
+    throw new UpsertDidNotConverge(lastError);
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, options?: CallOptions): Promise<void> {
     try {
-      await this.call(() =>
-        this.client.send(new DeleteScheduleCommand({ Name: name, GroupName: this.config.groupName })),
+      await withCallTimeout(options, (abortSignal) =>
+        this.client.send(new DeleteScheduleCommand({ Name: name, GroupName: this.config.groupName }), {
+          abortSignal,
+        }),
       );
     } catch (err) {
       if (err instanceof ResourceNotFoundException) return; // already gone: the goal is reached
@@ -169,10 +166,6 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
     };
   }
 
-  private call<T>(send: () => Promise<T>): Promise<T> {
-    return withRetry(send, this.retry);
-  }
-
   /**
    * Throttling, 5xx and network trouble that outlasted the retries may pass: 503, the agent
    * retries. Anything else (AccessDenied, a validation error, a missing schedule group) is a bug or
@@ -180,15 +173,27 @@ export class EventBridgeExpiryScheduler implements ExpiryScheduler {
    * 503 that would send the whole fleet into retries and hide it.
    */
   private failure(message: string, cause: unknown): Error {
-    if (isRetryableSchedulerError(cause) || cause instanceof ConflictException)
-      return this.unavailable(message, cause);
+    if (cause instanceof UpsertDidNotConverge) {
+      return new BackendUnavailableError('scheduler', `${message}: ${cause.message}`, 1, {
+        cause: cause.cause,
+      });
+    }
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    if (
+      isTransientSchedulerError(cause) ||
+      cause instanceof ConflictException ||
+      cause instanceof CallTimeoutError
+    ) {
+      return new BackendUnavailableError('scheduler', `${message} (${detail})`, 1, { cause });
+    }
     return new Error(`${message} (${detail})`, { cause });
   }
+}
 
-  private unavailable(message: string, cause: unknown): BackendUnavailableError {
-    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    const retryAfterSeconds = Math.max(1, Math.ceil(this.retry.maxDelayMs / 1000));
-    return new BackendUnavailableError('scheduler', `${message} (${detail})`, retryAfterSeconds, { cause });
+/** Other writers kept changing the schedule between our steps: a 503 the caller may retry. */
+class UpsertDidNotConverge extends Error {
+  override readonly name = 'UpsertDidNotConverge';
+  constructor(cause: unknown) {
+    super('other writers kept changing the schedule', { cause });
   }
 }

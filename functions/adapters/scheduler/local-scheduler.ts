@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { AgentRecord, ExpiryPayload } from '../../core/agent.js';
-import type { Clock } from '../../core/clock.js';
-import type { ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
+import type { Clock, ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
 import { scheduleNameFor } from '../../core/schedule-name.js';
 import { toIso } from '../../core/time.js';
 import { KeyedMinHeap } from './keyed-min-heap.js';
@@ -11,15 +11,18 @@ export interface Timers {
   clear(handle: unknown): void;
 }
 
-const realTimers: Timers = {
+export const realTimers: Timers = {
   set: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
 export interface LocalSchedulerOptions {
   clock: Clock;
-  /** Invokes the expiry handler, as EventBridge Scheduler invokes the expiry Lambda. */
-  fire: (payload: ExpiryPayload) => Promise<void>;
+  /**
+   * Invokes the expiry handler, as EventBridge Scheduler invokes the expiry Lambda. Retries of a
+   * failed firing keep its `deliveryId`, as Lambda's retries keep the request id.
+   */
+  fire: (payload: ExpiryPayload, deliveryId: string) => Promise<void>;
   /** Called when a firing failed on every attempt: the local stand-in for the dead-letter queue. */
   deadLetter: (payload: ExpiryPayload, error: unknown) => void;
   maxAttempts?: number;
@@ -33,6 +36,8 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 interface Entry {
   payload: ExpiryPayload;
   attempt: number;
+  /** Set on the first firing and kept by its retries. */
+  deliveryId?: string;
 }
 
 /**
@@ -79,9 +84,10 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
    * Re-creates the schedule of every alive agent from the store, as AWS would still hold them
    * after a restart. An agent whose deadline passed while the runner was down fires at once.
    */
-  async rebuild(alive: AsyncIterable<AgentRecord>): Promise<number> {
+  async rebuild(records: AsyncIterable<AgentRecord>): Promise<number> {
     let count = 0;
-    for await (const record of alive) {
+    for await (const record of records) {
+      if (record.state !== 'alive') continue;
       const fireAt = record.armedFor ?? record.deadline;
       const name = scheduleNameFor(record.agentId);
       if (!this.heap.has(name)) {
@@ -131,9 +137,10 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
 
   private invoke(name: string, entry: Entry): void {
     this.invocations++;
+    const delivery = { ...entry, deliveryId: entry.deliveryId ?? randomUUID() };
     const run = this.options
-      .fire(entry.payload)
-      .catch((error: unknown) => this.retryOrDeadLetter(name, entry, error));
+      .fire(delivery.payload, delivery.deliveryId)
+      .catch((error: unknown) => this.retryOrDeadLetter(name, delivery, error));
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
   }
@@ -147,7 +154,7 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
     // A schedule written since this firing replaces the retry, as a newer schedule would on AWS.
     if (this.heap.has(name) || this.stopped) return;
     const delay = (this.options.retryDelayMs ?? 500) * 2 ** (attempt - 1);
-    this.heap.set(name, this.options.clock.now() + delay, { payload: entry.payload, attempt });
+    this.heap.set(name, this.options.clock.now() + delay, { ...entry, attempt });
     this.rearmTimer();
   }
 }

@@ -1,48 +1,8 @@
-/** Retry with full-jitter exponential backoff, for transient errors from AWS (or AWS-like) APIs. */
-
-export interface RetryOptions {
-  /** Total calls including the first; 1 means no retry. */
-  maxAttempts: number;
-  /** Cap of the first backoff; doubles for each later attempt. */
-  baseDelayMs: number;
-  /** No single backoff exceeds this. */
-  maxDelayMs: number;
-  isRetryable: (err: unknown) => boolean;
-  /** Injected so tests do not wait. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Injected so tests can pin the jitter; returns a number in [0, 1). */
-  random?: () => number;
-}
-
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * Full jitter (a uniform draw in [0, cap)) rather than a fixed backoff: many Lambdas throttled
- * at the same moment would otherwise retry in lockstep and be throttled again together.
- * `retry` is 1 for the wait after the first failed call.
+ * Classifies errors from AWS (and AWS-like) APIs for the adapters' translation into domain errors:
+ * transient ones become BackendUnavailableError (503, retry later), the rest plain errors (500).
+ * Retrying itself is the SDK's (functions/adapters/aws-retry.ts).
  */
-export function backoffDelayMs(
-  retry: number,
-  options: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs'>,
-  random: () => number = Math.random,
-): number {
-  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retry - 1));
-  return Math.floor(random() * cap);
-}
-
-/** Calls `fn` until it succeeds, fails with a non-retryable error, or attempts run out; then rethrows. */
-export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const sleep = options.sleep ?? realSleep;
-  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (err) {
-      if (attempt >= maxAttempts || !options.isRetryable(err)) throw err;
-      await sleep(backoffDelayMs(attempt, options, options.random));
-    }
-  }
-}
 
 // Every AWS client ships its own exception classes (client-scheduler's ThrottlingException is
 // not client-dynamodb's), so a helper shared by all adapters cannot use `instanceof`: it reads

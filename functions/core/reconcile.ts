@@ -1,0 +1,161 @@
+import type { AgentRecord, OutboxEvent } from './agent.js';
+import { callOptions } from './budget.js';
+import { deliverEvents } from './deliver-events.js';
+import { handleExpiry } from './handle-expiry.js';
+import type { Budget, CheckpointStore, CoreDeps } from './ports.js';
+
+export const RECONCILER_CHECKPOINT = 'reconciler';
+
+export interface ReconcileOptions {
+  /** Names this run's expiries (the Lambda request id), as a firing's id names its expiry. */
+  invocationId: string;
+  budget: Budget;
+  /**
+   * The scheduler's precision (60 s on AWS): a deadline or fire time further in the past than
+   * this should have fired by now, so its timer is presumed lost.
+   */
+  precisionMs: number;
+  /**
+   * Undelivered events older than this are delivered here: whoever committed them has died or
+   * given up. Longer than one invocation of the committer can last; zero at a process start,
+   * when nothing else can still be delivering them.
+   */
+  reportGraceMs: number;
+  /** Records per listing page. */
+  pageSize?: number;
+  /** Agents repaired at once. */
+  concurrency?: number;
+  /** No new page is started with less than this left: time to save the position and answer. */
+  reserveMs?: number;
+}
+
+export interface ReconcileReport {
+  checked: number;
+  /** Alive agents whose deadline passed more than the precision ago: their timer was lost. */
+  overdue: number;
+  rearmed: number;
+  expired: number;
+  /** Events delivered here that their committer never delivered. */
+  reported: number;
+  errors: number;
+  pages: number;
+  /** True when this run reached the end of the listing: the next starts from the beginning. */
+  passComplete: boolean;
+}
+
+export type ReconcileDeps = CoreDeps & { checkpoints: CheckpointStore };
+
+const DEFAULTS = { pageSize: 200, concurrency: 8, reserveMs: 2_000 };
+
+/**
+ * The safety net that turns every lost timer into a bounded delay (DESIGN.md I3): pages through
+ * the open agents (alive, or with undelivered events) and, for each alive one whose timer may be
+ * lost, runs the same expiry decision a firing runs: expire (expiredAt = the deadline that passed)
+ * or re-arm. Its timer may be lost when:
+ * - its deadline passed more than the precision ago (a deleted-after-fire re-arm, a dead-lettered
+ *   firing, both backends failing in one request, a deleted schedule group);
+ * - its record knows no schedule (armedFor null, after a failed schedule write);
+ * - the schedule it names fires after the deadline, or should have fired more than the precision ago.
+ * It also delivers events whose committer died between the commit and the delivery.
+ *
+ * Reads only, for a healthy agent: one listing read per page, no per-heartbeat index. Safe beside
+ * firings and heartbeats: every change goes through the write protocol's conditional writes. Work
+ * per run is bounded by the budget; a run that cannot finish saves its position and the next one
+ * resumes there, so a full pass may span runs.
+ */
+export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileReport> {
+  const { budget } = options;
+  const pageSize = options.pageSize ?? DEFAULTS.pageSize;
+  const reserveMs = options.reserveMs ?? DEFAULTS.reserveMs;
+  const report: ReconcileReport = {
+    checked: 0,
+    overdue: 0,
+    rearmed: 0,
+    expired: 0,
+    reported: 0,
+    errors: 0,
+    pages: 0,
+    passComplete: false,
+  };
+
+  let cursor = await deps.checkpoints.loadCheckpoint(RECONCILER_CHECKPOINT, callOptions(budget, 'store'));
+  try {
+    do {
+      const page = await deps.store.listOpen({ limit: pageSize, cursor }, callOptions(budget, 'store'));
+      report.pages++;
+      await forEachLimited(page.items, options.concurrency ?? DEFAULTS.concurrency, (record) =>
+        reconcileOne(deps, record, options, report),
+      );
+      cursor = page.cursor;
+    } while (cursor !== null && budget.remainingMs() > reserveMs);
+    report.passComplete = cursor === null;
+  } finally {
+    // Saved even when a page failed, so the next run does not redo what this one finished.
+    await deps.checkpoints
+      .saveCheckpoint(RECONCILER_CHECKPOINT, cursor, callOptions(budget, 'store'))
+      .catch((error: unknown) => deps.log.warn('could not save the reconciler position', { error }));
+  }
+  return report;
+}
+
+/** Why an open agent needs the expiry decision, or null when its timer is in order. */
+export function lostTimer(record: AgentRecord, now: number, precisionMs: number) {
+  if (record.state !== 'alive') return null;
+  if (record.deadline < now - precisionMs) return 'overdue' as const;
+  if (record.armedFor === null) return 'unarmed' as const;
+  if (record.armedFor > record.deadline) return 'late-schedule' as const;
+  if (record.armedFor < now - precisionMs) return 'stale-schedule' as const;
+  return null;
+}
+
+async function reconcileOne(
+  deps: ReconcileDeps,
+  listed: AgentRecord,
+  options: ReconcileOptions,
+  report: ReconcileReport,
+): Promise<void> {
+  report.checked++;
+  const now = deps.clock.now();
+  try {
+    // Its own events at once (a retry of this very run); others' once their committer must be done.
+    const orphaned = (event: OutboxEvent) =>
+      event.by === options.invocationId || event.at <= now - options.reportGraceMs;
+    if (listed.outbox.some(orphaned)) {
+      const fresh = await deps.store.get(listed.agentId, callOptions(options.budget, 'store'));
+      if (fresh !== undefined) {
+        report.reported += await deliverEvents(deps, fresh.record, orphaned, options.budget);
+      }
+    }
+    const reason = lostTimer(listed, now, options.precisionMs);
+    if (reason === null) return;
+    if (reason === 'overdue') report.overdue++;
+    const { result } = await handleExpiry(
+      deps,
+      listed.agentId,
+      options.invocationId,
+      options.budget,
+      'reconciler',
+    );
+    if (result.kind === 'expired') report.expired++;
+    // A re-arm that failed (armedFor still null) is not a repair: the next run tries again.
+    if (result.kind === 'rearmed' && result.armedFor !== null) report.rearmed++;
+  } catch (error) {
+    report.errors++;
+    deps.log.warn('reconciler could not repair an agent; the next run tries again', {
+      agentId: listed.agentId,
+      error,
+    });
+  }
+}
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,18 @@
+import { readPersistence, readSchedulerConfig } from '../config.js';
+import { makeReconcileHandler } from '../handlers/reconcile.js';
+import { composeCore, lazyHandler } from './aws.js';
+
+const persistence = readPersistence(process.env);
+readSchedulerConfig(process.env); // fail the cold start on a bad setting
+
+/**
+ * EventBridge Scheduler's at() fires within a minute of its time: a deadline or fire time more
+ * than that in the past is a lost timer. Undelivered events older than five minutes have outlived
+ * the expiry function (30 s) and Lambda's two retries of it, so no one else is delivering them.
+ */
+const settings = { precisionMs: 60_000, reportGraceMs: 5 * 60_000, fallbackMs: 60_000 };
+
+/** Invoked by a rate schedule (every `reconcileMinutes`, default 5): one reconciler run. */
+export const handler = lazyHandler(async () =>
+  makeReconcileHandler({ core: await composeCore(persistence, process.env), settings }),
+);

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { type ReconcileDeps, type ReconcileReport, reconcile } from '../core/reconcile.js';
+import { type InvocationContext, invocationBudget } from './budget.js';
+
+export interface ReconcileSettings {
+  /** The scheduler's precision: 60 s on AWS, 1 s locally. */
+  precisionMs: number;
+  /** See ReconcileOptions.reportGraceMs. */
+  reportGraceMs: number;
+  /** Without a Lambda context: how long one run may take. */
+  fallbackMs: number;
+}
+
+/** Thrown after a run that could not repair everything, so the function's Errors alarm sees it. */
+export class ReconcileIncompleteError extends Error {
+  override readonly name = 'ReconcileIncompleteError';
+}
+
+/**
+ * One reconciler run (a rate schedule in AWS; a timer in the local runner): repairs lost timers
+ * and delivers orphaned events, logs one summary line, counts what it did.
+ */
+export function makeReconcileHandler(deps: { core: ReconcileDeps; settings: ReconcileSettings }) {
+  const { log, metrics, clock } = deps.core;
+  return async (_event: unknown, context?: InvocationContext): Promise<ReconcileReport> => {
+    const started = clock.now();
+    const budget = invocationBudget(clock, context, {
+      fallbackMs: deps.settings.fallbackMs,
+      marginMs: 1_000,
+    });
+    let report: ReconcileReport;
+    try {
+      report = await reconcile(deps.core, {
+        invocationId: context?.awsRequestId ?? randomUUID(),
+        budget,
+        precisionMs: deps.settings.precisionMs,
+        reportGraceMs: deps.settings.reportGraceMs,
+      });
+    } catch (error) {
+      metrics.count('ReconcileErrors');
+      log.error('reconciler run failed', { error, durationMs: clock.now() - started });
+      throw error;
+    }
+    metrics.count('ReconcileChecked', report.checked);
+    metrics.count('ReconcileOverdue', report.overdue);
+    metrics.count('ReconcileRearmed', report.rearmed);
+    metrics.count('ReconcileExpired', report.expired);
+    metrics.count('ReconcileReported', report.reported);
+    metrics.count('ReconcileErrors', report.errors);
+    const level = report.errors > 0 || report.overdue > 0 ? 'warn' : 'info';
+    log[level]('reconciler run', { ...report, durationMs: clock.now() - started });
+    if (report.errors > 0) {
+      throw new ReconcileIncompleteError(
+        `${report.errors} agents could not be repaired; the next run retries`,
+      );
+    }
+    return report;
+  };
+}
