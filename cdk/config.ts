@@ -52,6 +52,9 @@ const contextSchema = z
     // heartbeat policy handed to the ingest function
     ttlSeconds: z.coerce.number().int().min(MIN_TTL_SECONDS).max(86_400).default(90),
     intervalSeconds: z.coerce.number().int().min(1).max(86_400).default(30),
+    // How often the reconciler repairs lost timers: the bound on the latest a lost timer makes an
+    // expiry (on top of the scheduler's minute of precision).
+    reconcileMinutes: z.coerce.number().int().min(1).max(60).default(5),
     // API stage throttling. 20,000 agents at a 30 s interval send ~670 requests/s; the defaults
     // leave room for a fleet-wide restart without letting a runaway client exhaust the account's
     // Lambda concurrency.
@@ -141,6 +144,7 @@ export interface ServiceConfig {
   stackName: string;
   persistence: PersistenceConfig;
   heartbeat: { ttlSeconds: number; intervalSeconds: number; minTtlSeconds: number };
+  reconcile: { minutes: number };
   api: { throttleRateLimit: number; throttleBurstLimit: number };
   logRetention: RetentionDays;
   alarms: {
@@ -189,6 +193,7 @@ export function readServiceConfig(tryGetContext: (key: string) => unknown): Serv
       intervalSeconds: c.intervalSeconds,
       minTtlSeconds: MIN_TTL_SECONDS,
     },
+    reconcile: { minutes: c.reconcileMinutes },
     api: { throttleRateLimit: c.apiThrottleRateLimit, throttleBurstLimit: c.apiThrottleBurstLimit },
     logRetention: c.logRetentionDays as RetentionDays,
     alarms: {

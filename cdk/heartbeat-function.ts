@@ -26,6 +26,8 @@ export interface HeartbeatFunctionProps {
   /** Override the default only with a reason next to it. */
   timeout?: Duration;
   memorySize?: number;
+  /** For a function that must never run twice at once (the reconciler). */
+  reservedConcurrentExecutions?: number;
   /**
    * For a function that must know its own ARN before CloudFormation creates it (the expiry
    * function re-arms schedules that target itself, and a function's environment cannot refer to
@@ -132,6 +134,9 @@ export class HeartbeatFunction extends Construct implements iam.IGrantable {
       runtime: FUNCTION_DEFAULTS.runtime,
       architecture: FUNCTION_DEFAULTS.architecture,
       memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySize,
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       timeout: props.timeout ?? FUNCTION_DEFAULTS.timeout,
       role: this.role,
       logGroup: this.logGroup,

@@ -7,6 +7,7 @@ import { HeartbeatFunction } from './heartbeat-function.js';
 import { Monitoring } from './monitoring.js';
 import { acknowledge } from './nag.js';
 import { CouchbasePersistence, DynamoDbPersistence, type Persistence } from './persistence.js';
+import { Reconciler } from './reconciler.js';
 import { ExpiryScheduling } from './scheduling.js';
 
 export interface HeartbeatStackProps extends StackProps {
@@ -25,6 +26,7 @@ export class HeartbeatStack extends Stack {
   readonly ingest: HeartbeatFunction;
   readonly read: HeartbeatFunction;
   readonly expiry: HeartbeatFunction;
+  readonly reconciler: Reconciler;
   readonly tokenSecret: secretsmanager.Secret;
   readonly scheduling: ExpiryScheduling;
   readonly api: HeartbeatApi;
@@ -49,11 +51,10 @@ export class HeartbeatStack extends Stack {
       ...common,
       entry: 'ingest',
       description: 'POST /v1/heartbeats: records a heartbeat and (re-)arms the agent expiry schedule',
-      // Above the worst case of the retry budgets, so the function answers 503 itself rather than
-      // being cut off: a scheduler write retries throttling for up to ~1.5 s of backoff per call,
-      // an upsert may take a few Update/Create steps, a lost race re-reads and writes again, and a
-      // failed store write restores the previous schedule; the SDK's own store retries come on
-      // top. Still well under the HTTP API's 30 s integration timeout.
+      // Every retry, backoff and recovery step shares one budget taken from the remaining time
+      // (the handler keeps 750 ms to answer), so the function answers a 503 itself rather than
+      // being cut off. 20 s leaves room for a cold start that connects to Couchbase and a store
+      // that is slow but answering; still well under the HTTP API's 30 s integration timeout.
       timeout: Duration.seconds(20),
     });
 
@@ -71,14 +72,21 @@ export class HeartbeatStack extends Stack {
       // It re-arms schedules that target itself, so it must know its own ARN.
       nameFromPath: true,
       // Not user-facing, and a failed invocation is retried (Lambda's async retries, then the
-      // dead-letter queue: see ExpiryScheduling): room for the same store and scheduler retry
-      // budgets as ingest, with margin.
+      // dead-letter queue: see ExpiryScheduling); its budget is the remaining time less 1 s.
       timeout: Duration.seconds(30),
+    });
+
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      minutes: config.reconcile.minutes,
+      logRetention: config.logRetention,
+      store: this.persistence.kind,
+      placement: this.persistence.placement,
     });
 
     this.persistence.bind(this.ingest, 'readWrite');
     this.persistence.bind(this.expiry, 'readWrite');
     this.persistence.bind(this.read, 'read');
+    this.persistence.bind(this.reconciler.fn, 'reconcile');
 
     this.scheduling = new ExpiryScheduling(this, 'Scheduling', {
       target: this.expiry,
@@ -86,6 +94,7 @@ export class HeartbeatStack extends Stack {
     });
     this.scheduling.grantScheduleWrites(this.ingest);
     this.scheduling.grantScheduleWrites(this.expiry);
+    this.scheduling.grantScheduleWrites(this.reconciler.fn);
 
     // The agents' bearer token(s): generated here, so no value is ever in the template. JSON
     // {"current": "..."}; to rotate, an operator writes {"current": "<new>", "previous": "<old>"},
@@ -126,6 +135,7 @@ export class HeartbeatStack extends Stack {
       ingest: this.ingest,
       read: this.read,
       expiry: this.expiry,
+      reconciler: this.reconciler,
       scheduling: this.scheduling,
       alarms: config.alarms,
     });
@@ -167,6 +177,11 @@ export class HeartbeatStack extends Stack {
       'ExpiryLogGroupName',
       this.expiry.logGroup.logGroupName,
       'Log group with one "agent expired" line per expiry',
+    );
+    output(
+      'ReconcileLogGroupName',
+      this.reconciler.fn.logGroup.logGroupName,
+      'Log group with one "reconciler run" line per run, and the "agent expired" lines of expiries it found',
     );
     output(
       'IngestLogGroupName',

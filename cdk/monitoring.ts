@@ -8,23 +8,33 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { type HeartbeatApi, ROUTES } from './api.js';
+import type { MetricName } from '../functions/core/ports.js';
 import type { ServiceConfig } from './config.js';
 import { FUNCTION_DEFAULTS, type HeartbeatFunction } from './heartbeat-function.js';
+import type { Reconciler } from './reconciler.js';
 import type { ExpiryScheduling } from './scheduling.js';
 
 /** The functions' CloudWatch EMF namespace and dimension (Powertools: namespace + `service`). */
 export const METRICS_NAMESPACE = FUNCTION_DEFAULTS.environment.POWERTOOLS_METRICS_NAMESPACE;
 export const METRICS_DIMENSIONS = { service: FUNCTION_DEFAULTS.environment.POWERTOOLS_SERVICE_NAME };
 
-/** Counts the functions emit (all unit Count). */
+/** Counts the functions emit (all unit Count): every MetricName of functions/core/ports.ts. */
 export const SERVICE_METRICS = [
   'Heartbeats',
   'AgentsExpired',
   'AgentsRecovered',
   'ScheduleWrites',
+  'ScheduleWriteFailures',
   'SchedulerThrottles',
+  'StoreThrottles',
   'ExpiryInvocations',
-] as const;
+  'ReconcileChecked',
+  'ReconcileOverdue',
+  'ReconcileRearmed',
+  'ReconcileExpired',
+  'ReconcileReported',
+  'ReconcileErrors',
+] as const satisfies readonly MetricName[];
 export type ServiceMetric = (typeof SERVICE_METRICS)[number];
 
 /** Log lines on-call looks for; the functions must write exactly these `message`s. */
@@ -33,6 +43,8 @@ export const LOG_MESSAGES = {
   recovered: 'agent recovered',
   backendUnavailable: 'backend unavailable',
   unhandled: 'unhandled error',
+  reconcilerRun: 'reconciler run',
+  scheduleWriteFailed: 'schedule write failed; the record keeps only a schedule it can vouch for',
 } as const;
 
 export interface MonitoringProps {
@@ -40,6 +52,7 @@ export interface MonitoringProps {
   ingest: HeartbeatFunction;
   read: HeartbeatFunction;
   expiry: HeartbeatFunction;
+  reconciler: Reconciler;
   scheduling: ExpiryScheduling;
   alarms: ServiceConfig['alarms'];
 }
@@ -53,7 +66,8 @@ export class Monitoring extends Construct {
   readonly dlqNotEmpty: cloudwatch.Alarm;
   readonly ingest5xxRate: cloudwatch.Alarm;
   readonly expirySpike: cloudwatch.Alarm;
-  readonly functionErrors: Record<'ingest' | 'read' | 'expiry', cloudwatch.Alarm>;
+  readonly functionErrors: Record<'ingest' | 'read' | 'expiry' | 'reconcile', cloudwatch.Alarm>;
+  readonly reconcilerNotRunning: cloudwatch.Alarm;
   readonly topic: sns.ITopic | undefined;
   readonly dashboard: cloudwatch.Dashboard;
   readonly queries: Record<
@@ -64,7 +78,8 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { api, ingest, read, expiry, scheduling } = props;
-    const functions = { ingest, read, expiry };
+    const reconcile = props.reconciler.fn;
+    const functions = { ingest, read, expiry, reconcile };
 
     // --- metrics -------------------------------------------------------------------------------
     // The ingest route's requests and 5xx, counted from the access log: what agents saw,
@@ -119,7 +134,22 @@ export class Monitoring extends Construct {
       ingest: this.functionErrorAlarm('IngestErrors', ingest),
       read: this.functionErrorAlarm('ReadErrors', read),
       expiry: this.functionErrorAlarm('ExpiryErrors', expiry),
+      // A run that could not list, or could not repair an agent, fails on purpose (after the rest).
+      reconcile: this.functionErrorAlarm('ReconcileErrors', reconcile),
     };
+
+    // The safety net itself must not fail silently: no run in three periods means lost timers
+    // are no longer being repaired.
+    const threePeriods = Duration.minutes(Math.max(5, props.reconciler.period.toMinutes() * 3));
+    this.reconcilerNotRunning = this.alarm('ReconcilerNotRunning', {
+      alarmDescription: `The reconciler has not run for ${threePeriods.toMinutes()} minutes: lost expiry timers (dead-lettered firings, a scheduler outage) are not being repaired. Check its schedule and the function's throttles.`,
+      metric: reconcile.function.metricInvocations({ period: threePeriods, statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // No data here means no invocation at all: exactly what this alarm is for.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
 
     this.expirySpike = this.alarm('ExpirySpike', {
       alarmDescription: `More than ${props.alarms.expirySpikeThreshold} agents expired within 5 minutes. Many at once usually means the pipeline (network, API, ingest, store), not the fleet: check ingest errors and the API before paging server owners.`,
@@ -143,7 +173,8 @@ export class Monitoring extends Construct {
     this.queries = {
       expired: new logs.QueryDefinition(this, 'ExpiredQuery', {
         queryDefinitionName: `${folder}/agents expired in the last 24 h`,
-        logGroups: [expiry.logGroup],
+        // A firing reports its expiry; the reconciler reports those it found (detectedBy).
+        logGroups: [expiry.logGroup, reconcile.logGroup],
         queryString: new logs.QueryString({
           fields: [
             '@timestamp',
@@ -156,6 +187,7 @@ export class Monitoring extends Construct {
             'bootId',
             'failingChecks',
             'labels',
+            'detectedBy',
           ],
           filterStatements: [`message = "${LOG_MESSAGES.expired}"`],
           sort: '@timestamp desc',
@@ -215,7 +247,33 @@ export class Monitoring extends Construct {
           graph('Recoveries / min', [perMinute('AgentsRecovered', 'agents recovered')]),
           graph('Schedule writes / min', [
             perMinute('ScheduleWrites', 'schedule writes'),
+            perMinute('ScheduleWriteFailures', 'failed (record says none known)'),
             perMinute('ExpiryInvocations', 'expiry invocations'),
+          ]),
+        ],
+        [
+          graph(
+            'Reconciler: agents checked / run',
+            [this.serviceMetric('ReconcileChecked', props.reconciler.period, 'checked')],
+            { width: 6 },
+          ),
+          graph('Reconciler: lost timers repaired', [
+            this.serviceMetric('ReconcileOverdue', props.reconciler.period, 'overdue'),
+            this.serviceMetric('ReconcileRearmed', props.reconciler.period, 're-armed'),
+            this.serviceMetric('ReconcileExpired', props.reconciler.period, 'expired by it'),
+            this.serviceMetric('ReconcileReported', props.reconciler.period, 'reports delivered late'),
+          ]),
+          graph('Reconciler: errors and runs', [
+            this.serviceMetric('ReconcileErrors', props.reconciler.period, 'agents not repaired'),
+            reconcile.function.metricErrors({ period: props.reconciler.period, label: 'failed runs' }),
+            reconcile.function.metricInvocations({ period: props.reconciler.period, label: 'runs' }),
+          ]),
+          graph('Reconciler run time (ms)', [
+            reconcile.function.metricDuration({
+              period: props.reconciler.period,
+              statistic: 'max',
+              label: 'max',
+            }),
           ]),
         ],
         [
@@ -230,8 +288,9 @@ export class Monitoring extends Construct {
           graph('Ingest 5xx rate (%)', [ingest5xxRate], {
             leftAnnotations: [{ value: props.alarms.ingest5xxRatePercent, label: 'alarm' }],
           }),
-          graph('Scheduler throttles / min', [
-            perMinute('SchedulerThrottles', 'API throttles seen by ingest/expiry'),
+          graph('Throttles / min', [
+            perMinute('SchedulerThrottles', 'Scheduler API throttles'),
+            perMinute('StoreThrottles', 'DynamoDB throttles'),
             scheduling.group.metricThrottled({ ...minute, label: 'invocations throttled (quota)' }),
             scheduling.group.metricTargetThrottled({ ...minute, label: 'expiry function throttled' }),
           ]),
@@ -272,9 +331,9 @@ export class Monitoring extends Construct {
           new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 6, height: 6 }),
           new cloudwatch.LogQueryWidget({
             title: 'Latest expiries',
-            logGroupNames: [expiry.logGroup.logGroupName],
+            logGroupNames: [expiry.logGroup.logGroupName, reconcile.logGroup.logGroupName],
             queryLines: [
-              'fields @timestamp, agentId, expiredAt, lateBySeconds, bootId, failingChecks',
+              'fields @timestamp, agentId, expiredAt, lateBySeconds, detectedBy, bootId, failingChecks',
               `filter message = "${LOG_MESSAGES.expired}"`,
               'sort @timestamp desc',
               'limit 50',
@@ -327,8 +386,9 @@ export class Monitoring extends Construct {
   }
 
   private functionErrorAlarm(id: string, fn: HeartbeatFunction): cloudwatch.Alarm {
+    const name = fn.node.id === 'Function' ? (fn.node.scope?.node.id ?? fn.node.id) : fn.node.id;
     return this.alarm(id, {
-      alarmDescription: `The ${fn.node.id} function failed invocations (crash, timeout or failed start) in the last 5 minutes; handled errors are answered, not counted here. See its log group.`,
+      alarmDescription: `The ${name} function failed invocations (crash, timeout or failed start) in the last 5 minutes; handled errors are answered, not counted here. See its log group.`,
       metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

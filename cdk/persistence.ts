@@ -6,8 +6,11 @@ import type { PersistenceConfig } from './config.js';
 import type { FunctionPlacement, HeartbeatFunction, SecretReference } from './heartbeat-function.js';
 import { acknowledge, nagRef } from './nag.js';
 
-/** What a function does with the store: the read API only reads. */
-export type StoreAccess = 'read' | 'readWrite';
+/**
+ * What a function does with the store: the read API only reads; ingest and expiry read and write
+ * one agent at a time; the reconciler also walks the whole table.
+ */
+export type StoreAccess = 'read' | 'readWrite' | 'reconcile';
 
 /** The agent store, chosen by context: what the functions need to be built and to reach it. */
 export interface Persistence {
@@ -23,8 +26,12 @@ export interface Persistence {
  * test compares the two.
  */
 /** What functions/adapters/dynamodb/agent-store.ts calls, per kind of access. */
-const TABLE_WRITE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'];
-const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+const TABLE_ACTIONS: Record<StoreAccess, string[]> = {
+  readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
+  // listOpen scans the table itself (never an index), and the checkpoint is one more item.
+  reconcile: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+};
 
 export class DynamoDbPersistence extends Construct implements Persistence {
   readonly kind = 'dynamodb';
@@ -57,8 +64,9 @@ export class DynamoDbPersistence extends Construct implements Persistence {
     fn.setEnvironment('TABLE_NAME', this.table.tableName);
     // The table and its indexes, nothing else, and only the calls the adapter makes: ingest and
     // expiry read and conditionally write one item; the read API also lists (Query on byState,
-    // then BatchGetItem). No Scan, Delete or Update: a bug cannot wipe or bulk-read the table.
-    this.table.grant(fn, ...(access === 'read' ? TABLE_READ_ACTIONS : TABLE_WRITE_ACTIONS));
+    // then BatchGetItem); only the reconciler scans. No Delete or Update anywhere: a bug cannot
+    // wipe the table, and only the reconciler can bulk-read it.
+    this.table.grant(fn, ...TABLE_ACTIONS[access]);
     acknowledge(
       fn.role,
       `AwsSolutions-IAM5[Resource::${nagRef(this.table.node.defaultChild as CfnElement, 'Arn')}/index/*]`,

@@ -133,13 +133,14 @@ export class ExpiryScheduling extends Construct {
   }
 
   /**
-   * Lets `fn` create, replace and delete the group's schedules, targeting the expiry function
-   * through the role, and sets the four variables the scheduler adapter reads.
+   * Lets `fn` create and replace the group's schedules (the upsert the adapter makes), targeting
+   * the expiry function through the role, and sets the four variables the scheduler adapter
+   * reads. No DeleteSchedule: no function calls it (schedules delete themselves after firing).
    */
   grantScheduleWrites(fn: HeartbeatFunction): void {
     fn.allow(
       new iam.PolicyStatement({
-        actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+        actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
         resources: [this.schedulesArn],
       }),
     );

@@ -12,10 +12,15 @@ describe('context', () => {
       stackName: 'HeartbeatService',
       persistence: { kind: 'dynamodb' },
       heartbeat: { ttlSeconds: 90, intervalSeconds: 30, minTtlSeconds: 60 },
+      reconcile: { minutes: 5 },
       api: { throttleRateLimit: 1000, throttleBurstLimit: 2000 },
       logRetention: 30,
       alarms: { email: undefined, topicArn: undefined, expirySpikeThreshold: 50, ingest5xxRatePercent: 1 },
     });
+  });
+
+  it('runs the reconciler every reconcileMinutes, as `-c` gives it', () => {
+    expect(read({ reconcileMinutes: '2' }).reconcile).toEqual({ minutes: 2 });
   });
 
   it('reads `-c` strings and cdk.json values alike', () => {
@@ -72,6 +77,8 @@ describe('context', () => {
     [{ logRetentionDays: 10 }, "logRetentionDays: must be one of CloudWatch Logs' retention periods"],
     [{ alarmEmail: 'not-an-address' }, 'alarmEmail'],
     [{ apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 }, 'apiThrottleBurstLimit'],
+    [{ reconcileMinutes: 0 }, 'reconcileMinutes'],
+    [{ reconcileMinutes: '1.5' }, 'reconcileMinutes'],
   ])('rejects %j, naming the key', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });

@@ -55,7 +55,7 @@ const writeLogs = (fn: string) => ({
 const scheduleWrites = () => [
   {
     Effect: 'Allow',
-    Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+    Action: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
     Resource: `${ARN}:scheduler:${REGION_ACCOUNT}:schedule/${s.stack.scheduling.group.scheduleGroupName}/*`,
   },
   {
@@ -149,6 +149,15 @@ describe('IAM: every statement', () => {
     ]);
   });
 
+  it('reconcile: logs, VPC networking, the Couchbase secret, the group schedules, passing the scheduler role', () => {
+    expect(roleStatements(s, s.stack.reconciler.fn.role)).toEqual([
+      writeLogs('Reconciler/Function'),
+      eni,
+      readCouchbase,
+      ...scheduleWrites(),
+    ]);
+  });
+
   it('the scheduler role still invokes only expiry and sends only to the DLQ', () => {
     expect(roleStatements(s, s.stack.scheduling.role)).toEqual([
       {
@@ -172,6 +181,12 @@ describe('IAM: every statement', () => {
         MaximumEventAgeInSeconds: 3600,
         DestinationConfig: { OnFailure: { Destination: '${Scheduling/DeadLetters.Arn}' } },
       },
+      {
+        FunctionName: '${Reconciler/Function/Function}',
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 300,
+      },
     ]);
   });
 });
@@ -182,7 +197,7 @@ describe('alarm notifications', () => {
     if (topic === undefined) throw new Error('no topic');
     const topicRef = s.render({ Ref: s.logicalId(topic) });
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(8);
     for (const alarm of alarms) {
       expect(s.render(alarm.Properties.AlarmActions)).toEqual([topicRef]);
       expect(s.render(alarm.Properties.OKActions)).toEqual([topicRef]);

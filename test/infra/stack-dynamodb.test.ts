@@ -22,7 +22,13 @@ afterAll(() => s?.cleanup());
 const ARN = 'arn:${AWS::Partition}';
 const REGION_ACCOUNT = '${AWS::Region}:${AWS::AccountId}';
 
-// Exactly the calls the DynamoDB adapter makes: no Scan, Delete, Update or batch writes.
+// Exactly the calls the DynamoDB adapter makes: no Delete, Update or batch writes, and only the
+// reconciler scans.
+const tableReconcile = {
+  Effect: 'Allow',
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+  Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
+};
 const tableReadWrite = {
   Effect: 'Allow',
   Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -37,7 +43,8 @@ const readTokens = { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', R
 const scheduleWrites = (group: string) => [
   {
     Effect: 'Allow',
-    Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+    // No DeleteSchedule: no function deletes a schedule (they delete themselves after firing).
+    Action: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
     Resource: `${ARN}:scheduler:${REGION_ACCOUNT}:schedule/${group}/*`,
   },
   {
@@ -192,8 +199,23 @@ describe('functions', () => {
     },
   );
 
-  it('exists three times only: no function without the project construct (e.g. a log-retention helper)', () => {
-    s.template.resourceCountIs('AWS::Lambda::Function', 3);
+  it('exists four times only: no function without the project construct (e.g. a log-retention helper)', () => {
+    s.template.resourceCountIs('AWS::Lambda::Function', 4);
+  });
+
+  it('gives reconcile its store and scheduler settings, and no token', () => {
+    expect(env(s.stack.reconciler.fn)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'heartbeat',
+      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+      PERSISTENCE: 'dynamodb',
+      TABLE_NAME: '${Store/Agents}',
+      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
+      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
+      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
+      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+    });
   });
 
   it('gives ingest its store, scheduler, token and policy settings', () => {
@@ -273,8 +295,37 @@ describe('IAM: every statement', () => {
     ]);
   });
 
+  it('reconcile: its log group, reading, scanning and writing the table, the group schedules, passing the scheduler role', () => {
+    expect(roleStatements(s, s.stack.reconciler.fn.role)).toEqual([
+      writeLogs('Reconciler/Function'),
+      tableReconcile,
+      ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
+    ]);
+  });
+
+  it("the reconciler's schedule role is assumed by Scheduler for this account, and invokes only the reconcile function", () => {
+    expect(propertiesOf(s, s.stack.reconciler.role).AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Condition: { StringEquals: { 'aws:SourceAccount': '${AWS::AccountId}' } },
+        },
+      ],
+    });
+    expect(roleStatements(s, s.stack.reconciler.role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: ['${Reconciler/Function/Function.Arn}', '${Reconciler/Function/Function.Arn}:*'],
+      },
+    ]);
+  });
+
   it('function roles are assumed by Lambda only', () => {
-    for (const fn of [s.stack.ingest, s.stack.read, s.stack.expiry]) {
+    for (const fn of [s.stack.ingest, s.stack.read, s.stack.expiry, s.stack.reconciler.fn]) {
       expect(propertiesOf(s, fn.role).AssumeRolePolicyDocument).toEqual({
         Version: '2012-10-17',
         Statement: [
@@ -312,8 +363,8 @@ describe('IAM: every statement', () => {
   });
 
   it('has no other roles or policies', () => {
-    s.template.resourceCountIs('AWS::IAM::Role', 4);
-    s.template.resourceCountIs('AWS::IAM::Policy', 4);
+    s.template.resourceCountIs('AWS::IAM::Role', 6);
+    s.template.resourceCountIs('AWS::IAM::Policy', 6);
     s.template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
   });
 });
@@ -365,12 +416,59 @@ describe('scheduling', () => {
         // The same queue as Scheduler's dead letters, so the one DLQ alarm covers both.
         DestinationConfig: { OnFailure: { Destination: '${Scheduling/DeadLetters.Arn}' } },
       },
+      // A failed reconciler run is not retried: the next one is due within its period.
+      {
+        FunctionName: '${Reconciler/Function/Function}',
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 300,
+      },
     ]);
     // Lambda checks the role may send to the destination when the config is written: the config
     // refers to the function, which CloudFormation creates only after the role's policy.
     const policy = s.stack.expiry.role.node.findChild('DefaultPolicy');
     const fn = s.template.toJSON().Resources[s.logicalId(s.stack.expiry.function)] as { DependsOn: string[] };
     expect(fn.DependsOn).toContain(s.logicalId(policy));
+  });
+});
+
+describe('reconciler', () => {
+  it('runs every 5 minutes on a rate schedule, not retried, one run at a time, within its period', () => {
+    const schedule = s.render(propertiesOf(s, s.stack.reconciler.schedule)) as Record<string, unknown>;
+    expect(schedule).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: {
+        Arn: '${Reconciler/Function/Function.Arn}',
+        RoleArn: '${Reconciler/InvokeRole.Arn}',
+        RetryPolicy: { MaximumEventAgeInSeconds: 300, MaximumRetryAttempts: 0 },
+      },
+    });
+    // In the default group: the agents' group holds exactly one schedule per alive agent.
+    expect(schedule.GroupName).toBeUndefined();
+    expect(propertiesOf(s, s.stack.reconciler.fn.function)).toMatchObject({
+      Timeout: 270,
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+
+  it('alarms when a run fails and when no run happened in three periods', () => {
+    const reconcileErrors = s.stack.monitoring.functionErrors.reconcile;
+    expect(s.render(propertiesOf(s, reconcileErrors))).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: '${Reconciler/Function/Function}' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(s.render(propertiesOf(s, s.stack.monitoring.reconcilerNotRunning))).toMatchObject({
+      MetricName: 'Invocations',
+      Period: 900,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
   });
 });
 
@@ -535,11 +633,12 @@ describe('on-call', () => {
     });
   });
 
-  it('treats missing data as OK and notifies nobody unless a topic or e-mail is configured', () => {
+  it('treats missing data as OK (but for the reconciler not running) and notifies nobody unless a topic or e-mail is configured', () => {
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(8);
     for (const alarm of alarms) {
-      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
+      const notRunning = alarm.Properties.MetricName === 'Invocations';
+      expect(alarm.Properties.TreatMissingData).toBe(notRunning ? 'breaching' : 'notBreaching');
       expect(alarm.Properties.AlarmActions).toBeUndefined();
       expect(typeof alarm.Properties.AlarmDescription).toBe('string');
     }
@@ -553,9 +652,9 @@ describe('on-call', () => {
     expect(queries).toEqual([
       {
         Name: 'HeartbeatService/agents expired in the last 24 h',
-        LogGroupNames: ['${Expiry/Logs}'],
+        LogGroupNames: ['${Expiry/Logs}', '${Reconciler/Function/Logs}'],
         QueryString:
-          'fields @timestamp, agentId, expiredAt, detectedAt, lateBySeconds, lastSeen, ttlSeconds, bootId, failingChecks, labels\n' +
+          'fields @timestamp, agentId, expiredAt, detectedAt, lateBySeconds, lastSeen, ttlSeconds, bootId, failingChecks, labels, detectedBy\n' +
           '| filter message = "agent expired"\n| sort @timestamp desc\n| limit 10000',
       },
       {
@@ -589,9 +688,13 @@ describe('on-call', () => {
       'Expiries / min',
       'Recoveries / min',
       'Schedule writes / min',
+      'Reconciler: agents checked / run',
+      'Reconciler: lost timers repaired',
+      'Reconciler: errors and runs',
+      'Reconciler run time (ms)',
       'API 4xx / 5xx / min',
       'Ingest 5xx rate (%)',
-      'Scheduler throttles / min',
+      'Throttles / min',
       'Expiry DLQ depth',
       'Function errors / min',
       'Function duration p50 (ms)',
@@ -609,29 +712,34 @@ describe('on-call', () => {
     expect(metricsOf('Recoveries / min')).toEqual(['HeartbeatService AgentsRecovered']);
     expect(metricsOf('Schedule writes / min')).toEqual([
       'HeartbeatService ScheduleWrites',
+      'HeartbeatService ScheduleWriteFailures',
       'HeartbeatService ExpiryInvocations',
+    ]);
+    expect(metricsOf('Reconciler: lost timers repaired')).toEqual([
+      'HeartbeatService ReconcileOverdue',
+      'HeartbeatService ReconcileRearmed',
+      'HeartbeatService ReconcileExpired',
+      'HeartbeatService ReconcileReported',
+    ]);
+    expect(metricsOf('Reconciler: errors and runs')).toEqual([
+      'HeartbeatService ReconcileErrors',
+      'AWS/Lambda Errors',
+      'AWS/Lambda Invocations',
     ]);
     expect(metricsOf('API 4xx / 5xx / min')).toEqual([
       'AWS/ApiGateway 4xx',
       'AWS/ApiGateway 5xx',
       'AWS/ApiGateway Count',
     ]);
-    expect(metricsOf('Scheduler throttles / min')).toEqual([
+    expect(metricsOf('Throttles / min')).toEqual([
       'HeartbeatService SchedulerThrottles',
+      'HeartbeatService StoreThrottles',
       'AWS/Scheduler InvocationThrottleCount',
       'AWS/Scheduler TargetErrorThrottledCount',
     ]);
     expect(metricsOf('Expiry DLQ depth')).toEqual(['AWS/SQS ApproximateNumberOfMessagesVisible']);
-    expect(metricsOf('Function errors / min')).toEqual([
-      'AWS/Lambda Errors',
-      'AWS/Lambda Errors',
-      'AWS/Lambda Errors',
-    ]);
-    expect(metricsOf('Function duration p99 (ms)')).toEqual([
-      'AWS/Lambda Duration',
-      'AWS/Lambda Duration',
-      'AWS/Lambda Duration',
-    ]);
+    expect(metricsOf('Function errors / min')).toEqual(Array(4).fill('AWS/Lambda Errors'));
+    expect(metricsOf('Function duration p99 (ms)')).toEqual(Array(4).fill('AWS/Lambda Duration'));
   });
 });
 
@@ -649,6 +757,7 @@ describe('outputs', () => {
       ExpiryDeadLetterQueueUrl: '${Scheduling/DeadLetters}',
       ExpiryFunctionName: '${Expiry/Function}',
       ExpiryLogGroupName: '${Expiry/Logs}',
+      ReconcileLogGroupName: '${Reconciler/Function/Logs}',
       IngestLogGroupName: '${Ingest/Logs}',
       AccessLogGroupName: '${Api/AccessLogs}',
       DashboardUrl: expect.stringContaining('#dashboards:name=${Monitoring/Dashboard}'),
@@ -681,6 +790,11 @@ describe('synthesis', () => {
       'Read/Function': ['AwsSolutions-L1'],
       'Expiry/Role': [tableIndexes, groupSchedules],
       'Expiry/Function': ['AwsSolutions-L1'],
+      'Reconciler/Function/Role': [tableIndexes, groupSchedules],
+      'Reconciler/Function/Function': ['AwsSolutions-L1'],
+      'Reconciler/InvokeRole': [
+        `AwsSolutions-IAM5[Resource::<${s.logicalId(s.stack.reconciler.fn.function)}.Arn>:*]`,
+      ],
       'Scheduling/DeadLetters': ['AwsSolutions-SQS3'],
       'Scheduling/InvokeExpiryRole': [
         `AwsSolutions-IAM5[Resource::<${s.logicalId(s.stack.expiry.function)}.Arn>:*]`,
