@@ -47,9 +47,11 @@ export async function startRunner(env: Record<string, string>): Promise<RunnerPr
     url: await url,
     lines,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return;
+      // Exited already, by itself or by a signal (a killed child has no exit code).
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
       child.kill(signal);
-      await once(child, 'exit');
+      await exited;
     },
   };
 }
