@@ -18,7 +18,9 @@ import { noMetrics } from '../functions/observability/null-metrics.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { heartbeatEvent, TOKEN } from '../test/support/api-events.js';
 import { VirtualTime } from '../test/support/virtual-time.js';
+import { brownoutFigures } from './brownout.js';
 import { bundleFigures } from './bundle.js';
+import { reconcilerFigures } from './reconciler.js';
 import { storeRates } from './store-rates.js';
 
 const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -186,6 +188,14 @@ console.log(
   'schedule economy (interval 30 s, TTL 90 s, one virtual hour; targets: <= 0.5 writes/heartbeat, 0 invocations for healthy agents, <= 2 invocations per dead agent):',
 );
 console.log(JSON.stringify(await scheduleEconomy(), null, 2));
+console.log(
+  'scheduler brownout (virtual time, 1,000 agents at 30 s / 90 s, every scheduler call failing for 5 x TTL; targets: 0 heartbeats answered 5xx, 0 false expiries, worst lateness <= one reconciler period + 60 s precision):',
+);
+console.log(JSON.stringify(await brownoutFigures(), null, 2));
+console.log(
+  'reconciler: one run over 18,000 alive agents on dynalite, and its monthly cost at the default 5-minute period:',
+);
+console.log(JSON.stringify(await reconcilerFigures(), null, 2));
 console.log(
   'ingest bundle: size and cold init (fresh Node process, loopback fakes), next to a bundle of only the same SDK clients:',
 );
