@@ -41,11 +41,18 @@ export interface ReconcileReport {
   pages: number;
   /** True when this run reached the end of the listing: the next starts from the beginning. */
   passComplete: boolean;
+  /**
+   * Re-arms not tried because the scheduler kept failing in this run: those agents are not due
+   * yet, and expiring the overdue ones needs no scheduler, so the run spends its time on those.
+   */
+  rearmsSkipped: number;
 }
 
 export type ReconcileDeps = CoreDeps & { checkpoints: CheckpointStore };
 
 const DEFAULTS = { pageSize: 200, concurrency: 8, reserveMs: 2_000 };
+/** Failed re-arms in one run after which the scheduler is taken to be down for the rest of it. */
+const SCHEDULER_DOWN_AFTER = 3;
 
 /**
  * The safety net that turns every lost timer into a bounded delay (DESIGN.md I3): pages through
@@ -76,19 +83,28 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     errors: 0,
     pages: 0,
     passComplete: false,
+    rearmsSkipped: 0,
   };
+  const run: RunState = { report, failedRearms: 0 };
+  const timeLeft = () => budget.remainingMs() > reserveMs;
 
   let cursor = await deps.checkpoints.loadCheckpoint(RECONCILER_CHECKPOINT, callOptions(budget, 'store'));
   try {
     do {
       const page = await deps.store.listOpen({ limit: pageSize, cursor }, callOptions(budget, 'store'));
       report.pages++;
-      await forEachLimited(page.items, options.concurrency ?? DEFAULTS.concurrency, (record) =>
-        reconcileOne(deps, record, options, report),
+      const finished = await forEachLimited(
+        page.items,
+        options.concurrency ?? DEFAULTS.concurrency,
+        timeLeft,
+        (record) => reconcileOne(deps, record, options, run),
       );
+      // A page cut short by the budget is listed again by the next run (its finished agents cost
+      // a read each), rather than skipped until the next pass.
+      if (!finished) break;
       cursor = page.cursor;
-    } while (cursor !== null && budget.remainingMs() > reserveMs);
-    report.passComplete = cursor === null;
+      report.passComplete = cursor === null;
+    } while (cursor !== null && timeLeft());
   } finally {
     // Saved even when a page failed, so the next run does not redo what this one finished.
     await deps.checkpoints
@@ -108,12 +124,19 @@ export function lostTimer(record: AgentRecord, now: number, precisionMs: number)
   return null;
 }
 
+interface RunState {
+  report: ReconcileReport;
+  /** Re-arms that failed in this run (the scheduler is down or misconfigured). */
+  failedRearms: number;
+}
+
 async function reconcileOne(
   deps: ReconcileDeps,
   listed: AgentRecord,
   options: ReconcileOptions,
-  report: ReconcileReport,
+  run: RunState,
 ): Promise<void> {
+  const { report } = run;
   report.checked++;
   const now = deps.clock.now();
   try {
@@ -129,6 +152,10 @@ async function reconcileOne(
     const reason = lostTimer(listed, now, options.precisionMs);
     if (reason === null) return;
     if (reason === 'overdue') report.overdue++;
+    else if (run.failedRearms >= SCHEDULER_DOWN_AFTER) {
+      report.rearmsSkipped++;
+      return;
+    }
     const { result } = await handleExpiry(
       deps,
       listed.agentId,
@@ -137,8 +164,11 @@ async function reconcileOne(
       'reconciler',
     );
     if (result.kind === 'expired') report.expired++;
-    // A re-arm that failed (armedFor still null) is not a repair: the next run tries again.
-    if (result.kind === 'rearmed' && result.armedFor !== null) report.rearmed++;
+    if (result.kind === 'rearmed') {
+      // A re-arm that failed (armedFor still null) is not a repair: the next run tries again.
+      if (result.armedFor !== null) report.rearmed++;
+      else run.failedRearms++;
+    }
   } catch (error) {
     report.errors++;
     deps.log.warn('reconciler could not repair an agent; the next run tries again', {
@@ -148,14 +178,23 @@ async function reconcileOne(
   }
 }
 
-/** Runs `work` over `items`, at most `limit` at a time. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+/**
+ * Runs `work` over `items`, at most `limit` at a time, starting none once `goOn` says no.
+ * Resolves true when every item was done.
+ */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  goOn: () => boolean,
+  work: (item: T) => Promise<void>,
+): Promise<boolean> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && goOn()) {
       const item = items[next++];
       if (item !== undefined) await work(item);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return next >= items.length;
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
+import { UNLIMITED, budgetFor } from '../../functions/core/budget.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
+import { reconcile } from '../../functions/core/reconcile.js';
 import { ReconcileIncompleteError, makeReconcileHandler } from '../../functions/handlers/reconcile.js';
 import {
   FakeClock,
@@ -65,5 +67,68 @@ describe('the reconcile handler', () => {
     s.store.failNext('listOpen', new BackendUnavailableError('store', 'down'));
     await expect(s.handler(undefined, ampleContext('run-1'))).rejects.toBeInstanceOf(BackendUnavailableError);
     expect(s.log.withMessage('reconciler run failed')).toHaveLength(1);
+  });
+});
+
+describe('the reconciler under pressure', () => {
+  const NOW = Date.UTC(2030, 0, 1);
+  const overdue = (id: string) => makeAgentRecord({ agentId: id, lastSeen: NOW - 600_000 });
+  const unarmed = (id: string) => makeAgentRecord({ agentId: id, lastSeen: NOW - 10_000, armedFor: null });
+
+  it('with the scheduler down, still expires every overdue agent, and stops trying re-arms after a few failures', async () => {
+    const store = new MemoryAgentStore();
+    for (let i = 0; i < 10; i++) await store.create(unarmed(`a-unarmed-${i}`));
+    for (let i = 0; i < 3; i++) await store.create(overdue(`z-overdue-${i}`));
+    const scheduler = new RecordingScheduler();
+    scheduler.failNext(new BackendUnavailableError('scheduler', 'down'), 1_000);
+    const core = coreDeps({ store, scheduler, clock: new FakeClock(NOW) });
+    const report = await reconcile(
+      { ...core, checkpoints: store },
+      { invocationId: 'run-1', budget: UNLIMITED, precisionMs: 60_000, reportGraceMs: 0, concurrency: 1 },
+    );
+    expect(report).toMatchObject({ overdue: 3, expired: 3, rearmed: 0, rearmsSkipped: 7, errors: 0 });
+    expect(scheduler.upserts).toHaveLength(0);
+  });
+
+  it('when the budget runs out mid-page, the next run lists that page again: no agent is skipped until the next pass', async () => {
+    const store = new MemoryAgentStore();
+    const ids = Array.from({ length: 10 }, (_, i) => `agent-${i}`);
+    for (const id of ids) await store.create(overdue(id));
+    const clock = new FakeClock(NOW);
+    // Each read takes a simulated second of a 10 s budget (2 s kept in reserve).
+    const slow = {
+      ...coreDeps({ store, scheduler: new RecordingScheduler(), clock }),
+      checkpoints: store,
+    };
+    const slowStore = {
+      get: async (id: string) => {
+        clock.advance(1);
+        return store.get(id);
+      },
+      create: store.create.bind(store),
+      replace: store.replace.bind(store),
+      listByState: store.listByState.bind(store),
+      listOpen: store.listOpen.bind(store),
+    };
+    const first = await reconcile(
+      { ...slow, store: slowStore },
+      {
+        invocationId: 'run-1',
+        budget: budgetFor(clock, 10_000),
+        precisionMs: 60_000,
+        reportGraceMs: 0,
+        concurrency: 1,
+      },
+    );
+    expect(first.expired).toBeGreaterThan(0);
+    expect(first.expired).toBeLessThan(10);
+    expect(first.passComplete).toBe(false);
+
+    const second = await reconcile(
+      { ...slow, store: slowStore },
+      { invocationId: 'run-2', budget: UNLIMITED, precisionMs: 60_000, reportGraceMs: 0 },
+    );
+    expect(first.expired + second.expired).toBe(10);
+    for (const id of ids) expect((await store.get(id))?.record.state).toBe('expired');
   });
 });
