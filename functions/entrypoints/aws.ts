@@ -3,6 +3,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { awsRetryStrategy } from '../adapters/aws-retry.js';
 import { cachedJsonSecret } from '../adapters/secrets.js';
+import { CircuitBreakingScheduler } from '../adapters/scheduler/circuit-breaker.js';
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AgentStore, CheckpointStore, CoreDeps } from '../core/ports.js';
@@ -86,10 +87,17 @@ export async function composeCore(
   env: Env,
 ): Promise<CoreDeps & { checkpoints: CheckpointStore }> {
   const client = new SchedulerClient(clientConfig(() => metrics.count('SchedulerThrottles')));
-  const scheduler = new EventBridgeExpiryScheduler(client, {
-    ...readSchedulerConfig(env),
-    clock: systemClock,
-  });
+  // Paused for a few seconds at a time while the scheduler keeps failing: see circuit-breaker.ts.
+  const scheduler = new CircuitBreakingScheduler(
+    new EventBridgeExpiryScheduler(client, { ...readSchedulerConfig(env), clock: systemClock }),
+    {
+      clock: systemClock,
+      onOpen: (error) =>
+        log.warn('scheduler unavailable: its calls pause 10 s at a time; records say no schedule is known', {
+          error,
+        }),
+    },
+  );
   const store = await composeStore(persistence);
   return { store, checkpoints: store, scheduler, clock: systemClock, log, metrics };
 }
