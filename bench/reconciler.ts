@@ -10,6 +10,7 @@ import { ensureAgentTable, stateShardOf } from '../functions/adapters/dynamodb/t
 import { UNLIMITED } from '../functions/core/budget.js';
 import type { AgentPage, AgentStore, CallOptions, CheckpointStore, Log } from '../functions/core/ports.js';
 import { reconcile } from '../functions/core/reconcile.js';
+import { AWS_TIMING } from '../functions/core/timing.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { noMetrics } from '../functions/observability/null-metrics.js';
 import { makeAgentRecord } from '../test/support/records.js';
@@ -80,6 +81,7 @@ export async function reconcilerFigures(agents = 18_000, periodMinutes = 5) {
         clock: { now: () => now },
         log: quiet,
         metrics: noMetrics,
+        timing: AWS_TIMING,
       },
       { invocationId: 'bench', budget: UNLIMITED, precisionMs: 60_000, reportGraceMs: 300_000 },
     );

@@ -10,6 +10,7 @@ import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
 import { LocalExpiryScheduler } from '../functions/adapters/scheduler/local-scheduler.js';
 import type { ExpiryPayload } from '../functions/core/agent.js';
 import { systemClock } from '../functions/adapters/system-clock.js';
+import { LOCAL_TIMING } from '../functions/core/timing.js';
 import type { CallOptions, Clock, ExpiryScheduler, Log, ScheduleRequest } from '../functions/core/ports.js';
 import { makeExpiryHandler } from '../functions/handlers/expiry.js';
 import { makeIngestHandler } from '../functions/handlers/ingest.js';
@@ -77,7 +78,8 @@ async function pipeline(clock: Clock, timers?: VirtualTime, makeStore: StoreFact
     deadLetter: (payload) => console.error('dead-lettered', payload),
   });
   const scheduler = new CountingScheduler(local);
-  const core = { store, scheduler, clock, log: quiet, metrics: noMetrics };
+  // Local timing: schedules fire at the deadline plus the local grace.
+  const core = { store, scheduler, clock, log: quiet, metrics: noMetrics, timing: LOCAL_TIMING };
   expire = makeExpiryHandler({ core });
   const ingest = makeIngestHandler({
     core,

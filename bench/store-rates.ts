@@ -16,6 +16,7 @@ import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
 import { systemClock } from '../functions/adapters/system-clock.js';
 import type { AgentRecord, AgentState, StoredAgent } from '../functions/core/agent.js';
 import { VersionConflictError } from '../functions/core/errors.js';
+import { AWS_TIMING } from '../functions/core/timing.js';
 import type { AgentPage, AgentStore, CallOptions, ExpiryScheduler, Log } from '../functions/core/ports.js';
 import { makeIngestHandler } from '../functions/handlers/ingest.js';
 import { noMetrics } from '../functions/observability/null-metrics.js';
@@ -98,7 +99,14 @@ async function timeBoxed(
 async function handlerRate(inner: AgentStore) {
   const store = new CountingStore(inner);
   const ingest = makeIngestHandler({
-    core: { store, scheduler: noScheduler, clock: systemClock, log: quiet, metrics: noMetrics },
+    core: {
+      store,
+      scheduler: noScheduler,
+      clock: systemClock,
+      log: quiet,
+      metrics: noMetrics,
+      timing: AWS_TIMING,
+    },
     policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
     authenticate: makeBearerAuth([TOKEN]),
   });

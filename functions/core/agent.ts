@@ -63,9 +63,10 @@ export interface AgentRecord {
   deadline: number;
   /**
    * Fire time of the schedule this record vouches for, or null when none is known. A hint, never
-   * a promise (DESIGN.md I6): when set, the agent's schedule fires no later than `deadline` (a
-   * failed write may have left one firing even earlier, which is always safe); when null, the
-   * next heartbeat, firing or reconciler run arms one.
+   * a promise (DESIGN.md I6): when set, the agent's schedule fires no later than its expiry time
+   * (`deadline` plus the expiry grace, core/timing.ts; a failed write may have left one firing
+   * even earlier, which is always safe); when null, the next heartbeat, firing or reconciler run
+   * arms one.
    */
   armedFor: number | null;
   /** The deadline that passed (not when that was noticed), while expired. */

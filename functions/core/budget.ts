@@ -4,6 +4,11 @@ import type { Budget, CallOptions, Clock } from './ports.js';
 /** For callers with no deadline of their own (tests of the core, one-off scripts). */
 export const UNLIMITED: Budget = { remainingMs: () => Number.POSITIVE_INFINITY };
 
+/** Whichever of two budgets runs out first. */
+export function shorter(a: Budget, b: Budget): Budget {
+  return { remainingMs: () => Math.min(a.remainingMs(), b.remainingMs()) };
+}
+
 /** A budget that ends `ms` from now by `clock`. */
 export function budgetFor(clock: Clock, ms: number): Budget {
   const end = clock.now() + ms;

@@ -1,9 +1,10 @@
 import type { AgentRecord, CheckResult, DetectedBy, ExpiryReport } from './agent.js';
 import { appendTransition } from './decide-heartbeat.js';
+import { type ExpiryTiming, expiresAt } from './timing.js';
 
 export type ExpiryDecision =
   | { kind: 'ignore'; reason: 'not-alive' }
-  /** Fired before the deadline (coalesced arming, or an old firing): arm for the real deadline. */
+  /** Fired before the expiry time (coalesced arming, or an old firing): arm for the real one. */
   | { kind: 'rearm'; fireAt: number; next: AgentRecord }
   | { kind: 'expire'; next: AgentRecord; report: ExpiryReport };
 
@@ -22,12 +23,15 @@ export function decideExpiry(
   now: number,
   invocationId: string,
   detectedBy: DetectedBy,
+  timing: ExpiryTiming,
 ): ExpiryDecision {
   // Already expired (a duplicate delivery, I5) or deregistered: nothing to do, nothing to log.
   if (current.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
 
-  if (now < current.deadline) {
-    const fireAt = current.deadline;
+  // Not before the grace after the deadline: a heartbeat received in time may still be on its
+  // way to the store (core/timing.ts).
+  const fireAt = expiresAt(current, timing);
+  if (now < fireAt) {
     // Written even when armedFor is unchanged: the conditional write is what tells us whether a
     // heartbeat committed (with a newer schedule) while we re-armed from an older read.
     return { kind: 'rearm', fireAt, next: { ...current, armedFor: fireAt } };

@@ -1,5 +1,6 @@
 import { type AgentRecord, type Transition, MAX_TRANSITIONS, deadlineOf } from './agent.js';
 import type { Heartbeat } from './heartbeat.js';
+import { type ExpiryTiming, expiresAt } from './timing.js';
 
 export type HeartbeatOutcome = 'registered' | 'refreshed' | 'recovered' | 'stale';
 
@@ -29,24 +30,28 @@ export function decideHeartbeat(
   heartbeat: Heartbeat,
   now: number,
   scheduled: number | null,
+  timing: ExpiryTiming,
 ): HeartbeatDecision {
   if (current !== undefined && isStale(current, heartbeat)) {
-    // Nothing to record, but if this request moved the schedule before learning that, put back
-    // the one the record names, and commit the unchanged record so that we are the last to have
-    // written both (a writer that armed meanwhile then conflicts and arms again).
-    const mustRestore = current.state === 'alive' && scheduled !== current.armedFor;
+    // Nothing to record, but if this request moved the schedule before learning that (or the
+    // record knows none), put back the one the record names (or arm one), and commit the
+    // unchanged record so that we are the last to have written both (a writer that armed
+    // meanwhile then conflicts and arms again).
+    const mustRestore = current.state === 'alive' && (scheduled === null || scheduled !== current.armedFor);
+    const latest = expiresAt(current, timing);
     return {
       outcome: 'stale',
       next: current,
       write: mustRestore,
-      arm: mustRestore ? Math.min(current.armedFor ?? current.deadline, current.deadline) : null,
+      arm: mustRestore ? Math.min(current.armedFor ?? latest, latest) : null,
     };
   }
 
   // Server receive time, never moved backwards by a slow request racing a fast one (I4).
   const lastSeen = Math.max(current?.lastSeen ?? 0, now);
   const deadline = deadlineOf({ lastSeen, ttlSeconds: heartbeat.ttlSeconds });
-  const arm = scheduleStillGood(scheduled, deadline, heartbeat) ? null : deadline;
+  const fireAt = expiresAt({ deadline }, timing);
+  const arm = scheduleStillGood(scheduled, fireAt, heartbeat) ? null : fireAt;
   const becameAlive = current === undefined || current.state !== 'alive';
 
   return {
@@ -79,16 +84,17 @@ export function decideHeartbeat(
 }
 
 /**
- * Coalesced arming (DESIGN.md §4): a schedule armed for A still serves deadline D when
- * D - slack <= A <= D. It never fires late, and if it fires early the expiry handler re-arms.
+ * Coalesced arming (DESIGN.md §4): a schedule armed for A still serves fire time D (the deadline
+ * plus the grace) when D - slack <= A <= D. It never fires late, and if it fires early the expiry
+ * handler re-arms.
  * slack = ttl - 1.5 * interval keeps A at least 1.5 intervals after this heartbeat: a healthy
  * agent's next heartbeat, even half an interval late, moves the schedule before it fires (zero
  * expiry invocations), while at 30 s / 90 s only every second heartbeat writes the schedule.
  */
-function scheduleStillGood(scheduled: number | null, deadline: number, heartbeat: Heartbeat): boolean {
+function scheduleStillGood(scheduled: number | null, fireAt: number, heartbeat: Heartbeat): boolean {
   if (scheduled === null) return false;
   const slackMs = Math.max(0, heartbeat.ttlSeconds - 1.5 * heartbeat.intervalSeconds) * 1000;
-  return scheduled <= deadline && scheduled >= deadline - slackMs;
+  return scheduled <= fireAt && scheduled >= fireAt - slackMs;
 }
 
 /**

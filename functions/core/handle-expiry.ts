@@ -39,7 +39,7 @@ export async function handleExpiry(
   const result = await writeAgent<ExpiryResult>(deps, agentId, budget, (current, { now }) => {
     seen = current;
     if (current === undefined) return done({ kind: 'ignored', reason: 'unknown-agent' });
-    const decision = decideExpiry(current, now, invocationId, detectedBy);
+    const decision = decideExpiry(current, now, invocationId, detectedBy, deps.timing);
     if (decision.kind === 'ignore') return done({ kind: 'ignored', reason: decision.reason });
     if (decision.kind === 'rearm') {
       return {
@@ -53,8 +53,12 @@ export async function handleExpiry(
       kind: 'write',
       next: decision.next,
       // Found after an error, even once a heartbeat has recovered the agent since: its expired
-      // transition carries this invocation's id, so the expiry is ours and must be reported.
-      isOurs: (found) => found.transitions.some((t) => t.state === 'expired' && t.by === invocationId),
+      // transition, for this deadline, carries this invocation's id, so the expiry is ours and
+      // must be reported.
+      isOurs: (found) =>
+        found.transitions.some(
+          (t) => t.state === 'expired' && t.by === invocationId && t.at === decision.next.expiredAt,
+        ),
       result: (committed) => ({ kind: 'expired', record: committed }),
     };
   });

@@ -1,4 +1,5 @@
 import type { AgentRecord, AgentState, ExpiryPayload, StoredAgent } from './agent.js';
+import type { ExpiryTiming } from './timing.js';
 
 // Every port of the domain core, in one place. Adapters (functions/adapters) implement them;
 // composition code (functions/entrypoints, functions/local) picks the adapters.
@@ -57,6 +58,11 @@ export interface AgentStore {
 export interface AgentPage {
   items: AgentRecord[];
   cursor: string | null;
+  /**
+   * Records on this page that could not be read (an unknown schemaVersion, a bad manual edit):
+   * left out, so that one bad record cannot stop a listing for good. Only listOpen reports them.
+   */
+  unreadable?: number;
 }
 
 /** Small named values that survive between invocations (the reconciler's position). */
@@ -69,8 +75,9 @@ export interface ScheduleRequest {
   /** Derived from agentId by scheduleNameFor: one name per agent, whatever happens (I1). */
   name: string;
   /**
-   * Epoch ms: the deadline itself. An adapter with coarser resolution rounds up, never down
-   * (EventBridge `at()` takes whole seconds), so a schedule never fires before its deadline.
+   * Epoch ms: when the agent may be declared expired (its deadline plus the expiry grace). An
+   * adapter with coarser resolution rounds up, never down (EventBridge `at()` takes whole
+   * seconds), so a schedule never fires before that.
    */
   fireAt: number;
   payload: ExpiryPayload;
@@ -122,4 +129,6 @@ export interface CoreDeps {
   clock: Clock;
   log: Log;
   metrics: Metrics;
+  /** The commit window and expiry grace (core/timing.ts). */
+  timing: ExpiryTiming;
 }

@@ -2,7 +2,9 @@ import type { AgentRecord, OutboxEvent } from './agent.js';
 import { callOptions } from './budget.js';
 import { deliverEvents } from './deliver-events.js';
 import { handleExpiry } from './handle-expiry.js';
-import type { Budget, CheckpointStore, CoreDeps } from './ports.js';
+import { InvalidCursorError } from './errors.js';
+import type { AgentPage, Budget, CheckpointStore, CoreDeps } from './ports.js';
+import { type ExpiryTiming, expiresAt } from './timing.js';
 
 export const RECONCILER_CHECKPOINT = 'reconciler';
 
@@ -17,16 +19,25 @@ export interface ReconcileOptions {
   precisionMs: number;
   /**
    * Undelivered events older than this are delivered here: whoever committed them has died or
-   * given up. Longer than one invocation of the committer can last; zero at a process start,
-   * when nothing else can still be delivering them.
+   * given up. Longer than one invocation of the committer can last.
    */
   reportGraceMs: number;
+  /**
+   * Instead of the grace: deliver every event committed before this time (a process start: any
+   * event from before it has no committer left, and one committed since may be being delivered).
+   */
+  reportCommittedBefore?: number;
   /** Records per listing page. */
   pageSize?: number;
   /** Agents repaired at once. */
   concurrency?: number;
-  /** No new page is started with less than this left: time to save the position and answer. */
+  /**
+   * Kept back from the work: no agent or page is started with less than this left, and the
+   * position is saved from it.
+   */
   reserveMs?: number;
+  /** Saves the position every this many pages too, so a crash loses little. */
+  saveEveryPages?: number;
 }
 
 export interface ReconcileReport {
@@ -38,6 +49,8 @@ export interface ReconcileReport {
   /** Events delivered here that their committer never delivered. */
   reported: number;
   errors: number;
+  /** Listed records that could not be read (an unknown schemaVersion, a bad manual edit): skipped. */
+  unreadable: number;
   pages: number;
   /** True when this run reached the end of the listing: the next starts from the beginning. */
   passComplete: boolean;
@@ -50,7 +63,7 @@ export interface ReconcileReport {
 
 export type ReconcileDeps = CoreDeps & { checkpoints: CheckpointStore };
 
-const DEFAULTS = { pageSize: 200, concurrency: 8, reserveMs: 2_000 };
+const DEFAULTS = { pageSize: 200, concurrency: 8, reserveMs: 2_000, saveEveryPages: 10 };
 /** Failed re-arms in one run after which the scheduler is taken to be down for the rest of it. */
 const SCHEDULER_DOWN_AFTER = 3;
 
@@ -81,45 +94,69 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     expired: 0,
     reported: 0,
     errors: 0,
+    unreadable: 0,
     pages: 0,
     passComplete: false,
     rearmsSkipped: 0,
   };
-  const run: RunState = { report, failedRearms: 0 };
-  const timeLeft = () => budget.remainingMs() > reserveMs;
+  // The work gets the budget less the reserve, so the position can always be saved after it.
+  const work: Budget = { remainingMs: () => budget.remainingMs() - reserveMs };
+  const run: RunState = { report, failedRearms: 0, options: { ...options, budget: work } };
+  const timeLeft = () => work.remainingMs() > 0;
+  const save = (position: string | null) =>
+    Promise.resolve()
+      .then(() =>
+        deps.checkpoints.saveCheckpoint(RECONCILER_CHECKPOINT, position, callOptions(budget, 'store')),
+      )
+      .catch((error: unknown) => deps.log.warn('could not save the reconciler position', { error }));
 
   let cursor = await deps.checkpoints.loadCheckpoint(RECONCILER_CHECKPOINT, callOptions(budget, 'store'));
   try {
-    do {
-      const page = await deps.store.listOpen({ limit: pageSize, cursor }, callOptions(budget, 'store'));
+    for (;;) {
+      let page: AgentPage;
+      try {
+        page = await deps.store.listOpen({ limit: pageSize, cursor }, callOptions(work, 'store'));
+      } catch (error) {
+        // A saved position this store cannot read (a format from another version) restarts
+        // the pass, rather than failing every run from now on.
+        if (!(error instanceof InvalidCursorError) || report.pages > 0 || cursor === null) throw error;
+        deps.log.warn('the saved reconciler position is unreadable; starting the pass again', { error });
+        cursor = null;
+        continue;
+      }
       report.pages++;
+      report.unreadable += page.unreadable ?? 0;
       const finished = await forEachLimited(
         page.items,
         options.concurrency ?? DEFAULTS.concurrency,
         timeLeft,
-        (record) => reconcileOne(deps, record, options, run),
+        (record) => reconcileOne(deps, record, run),
       );
       // A page cut short by the budget is listed again by the next run (its finished agents cost
       // a read each), rather than skipped until the next pass.
       if (!finished) break;
       cursor = page.cursor;
       report.passComplete = cursor === null;
-    } while (cursor !== null && timeLeft());
+      if (cursor === null || !timeLeft()) break;
+      if (report.pages % (options.saveEveryPages ?? DEFAULTS.saveEveryPages) === 0) await save(cursor);
+    }
   } finally {
     // Saved even when a page failed, so the next run does not redo what this one finished.
-    await deps.checkpoints
-      .saveCheckpoint(RECONCILER_CHECKPOINT, cursor, callOptions(budget, 'store'))
-      .catch((error: unknown) => deps.log.warn('could not save the reconciler position', { error }));
+    await save(cursor);
   }
   return report;
 }
 
-/** Why an open agent needs the expiry decision, or null when its timer is in order. */
-export function lostTimer(record: AgentRecord, now: number, precisionMs: number) {
+/**
+ * Why an open agent needs the expiry decision, or null when its timer is in order. Times are
+ * against its expiry time (the deadline plus the grace), when its schedule should have fired.
+ */
+export function lostTimer(record: AgentRecord, now: number, precisionMs: number, timing: ExpiryTiming) {
   if (record.state !== 'alive') return null;
-  if (record.deadline < now - precisionMs) return 'overdue' as const;
+  const due = expiresAt(record, timing);
+  if (due < now - precisionMs) return 'overdue' as const;
   if (record.armedFor === null) return 'unarmed' as const;
-  if (record.armedFor > record.deadline) return 'late-schedule' as const;
+  if (record.armedFor > due) return 'late-schedule' as const;
   if (record.armedFor < now - precisionMs) return 'stale-schedule' as const;
   return null;
 }
@@ -128,28 +165,28 @@ interface RunState {
   report: ReconcileReport;
   /** Re-arms that failed in this run (the scheduler is down or misconfigured). */
   failedRearms: number;
+  /** The run's options, with the work's budget (the whole less the reserve). */
+  options: ReconcileOptions;
 }
 
-async function reconcileOne(
-  deps: ReconcileDeps,
-  listed: AgentRecord,
-  options: ReconcileOptions,
-  run: RunState,
-): Promise<void> {
-  const { report } = run;
+async function reconcileOne(deps: ReconcileDeps, listed: AgentRecord, run: RunState): Promise<void> {
+  const { report, options } = run;
   report.checked++;
   const now = deps.clock.now();
   try {
     // Its own events at once (a retry of this very run); others' once their committer must be done.
     const orphaned = (event: OutboxEvent) =>
-      event.by === options.invocationId || event.at <= now - options.reportGraceMs;
+      event.by === options.invocationId ||
+      (options.reportCommittedBefore === undefined
+        ? event.at <= now - options.reportGraceMs
+        : event.at < options.reportCommittedBefore);
     if (listed.outbox.some(orphaned)) {
       const fresh = await deps.store.get(listed.agentId, callOptions(options.budget, 'store'));
       if (fresh !== undefined) {
         report.reported += await deliverEvents(deps, fresh.record, orphaned, options.budget);
       }
     }
-    const reason = lostTimer(listed, now, options.precisionMs);
+    const reason = lostTimer(listed, now, options.precisionMs, deps.timing);
     if (reason === null) return;
     if (reason === 'overdue') report.overdue++;
     else if (run.failedRearms >= SCHEDULER_DOWN_AFTER) {
@@ -165,13 +202,13 @@ async function reconcileOne(
     );
     if (result.kind === 'expired') report.expired++;
     if (result.kind === 'rearmed') {
-      // A re-arm that failed (armedFor still null) is not a repair: the next run tries again.
+      // A re-arm that failed (armedFor still null) is not a repair: the next pass tries again.
       if (result.armedFor !== null) report.rearmed++;
       else run.failedRearms++;
     }
   } catch (error) {
     report.errors++;
-    deps.log.warn('reconciler could not repair an agent; the next run tries again', {
+    deps.log.warn('reconciler could not repair an agent; the next pass tries again', {
       agentId: listed.agentId,
       error,
     });

@@ -27,6 +27,7 @@ export function recordHeartbeat(
       heartbeat,
       now,
       scheduleKnown ? (current?.armedFor ?? null) : null,
+      deps.timing,
     );
     const result = (record: AgentRecord): HeartbeatResult => ({
       outcome: decision.outcome,

@@ -5,6 +5,7 @@ import { BackendUnavailableError, VersionConflictError } from './errors.js';
 import type { Budget, CoreDeps } from './ports.js';
 import { scheduleNameFor } from './schedule-name.js';
 import { toIso } from './time.js';
+import { expiresAt } from './timing.js';
 
 /** What one decision asks of the protocol. */
 export type Step<R> =
@@ -54,14 +55,15 @@ const ARM_CAP_MS = 3_000;
  * recognise one's own write -> on a conflict, decide again; every step within `budget`.
  *
  * Why the schedule is written before the record, and why a failed schedule write never fails the
- * request (I6): the record must never vouch for a schedule that does not exist or fires after its
- * deadline. Writing the schedule first means a committed armedFor names a schedule that was
- * written. When the write fails (or its outcome is unknown: a timeout after the scheduler applied
- * it), the record keeps the schedule it had if that one has not fired yet and fires no later than
- * the new deadline. Whatever the scheduler now holds, that one or ours (also at or before the
- * deadline), it fires in time, early at worst, and an early firing re-arms. Otherwise the record
- * says armedFor: null, "no schedule known", which the next heartbeat, firing or reconciler run
- * repairs. Either way the record is written: only a store that cannot take it fails the request.
+ * request (I6): the record must never vouch for a schedule that does not exist or fires after the
+ * agent's expiry time (its deadline plus the grace, core/timing.ts). Writing the schedule first
+ * means a committed armedFor names a schedule that was written. When the write fails (or its
+ * outcome is unknown: a timeout after the scheduler applied it), the record keeps the schedule it
+ * had if that one has not fired yet and fires no later than the new expiry time. Whatever the
+ * scheduler now holds, that one or ours (also no later), it fires in time, early at worst, and an
+ * early firing re-arms. Otherwise the record says armedFor: null, "no schedule known", which the
+ * next heartbeat, firing or reconciler run repairs. Either way the record is written: only a
+ * store that cannot take it fails the request.
  *
  * After a lost race, an invocation that wrote the schedule decides with scheduleKnown = false,
  * so it writes the schedule again for its final decision: another writer may have written after
@@ -69,6 +71,7 @@ const ARM_CAP_MS = 3_000;
  *
  * If the record write then fails for good, the scheduler may hold our time, later than what the
  * stored record vouches for; undoSchedule replaces it with one that fires now (always safe).
+ * Every step asks `budget` first; a heartbeat's budget is also its commit window (core/timing.ts).
  */
 export async function writeAgent<R>(
   deps: CoreDeps,
@@ -100,10 +103,11 @@ async function attempts<R>(
 
     let next = step.next;
     if (step.arm !== undefined) {
-      if (step.arm > next.deadline) {
-        throw new Error(`decision for ${agentId} arms after its own deadline: a bug in the decision`);
+      const latest = expiresAt(next, deps.timing);
+      if (step.arm > latest) {
+        throw new Error(`decision for ${agentId} arms after its own expiry time: a bug in the decision`);
       }
-      const kept = request.scheduleWritten ? null : keptSchedule(stored?.record, next, now);
+      const kept = request.scheduleWritten ? null : keptSchedule(stored?.record, latest, now);
       request.scheduleWritten = true;
       const armed = await tryArm(deps, agentId, step.arm, budget);
       next = { ...next, armedFor: armed ? step.arm : kept };
@@ -129,13 +133,13 @@ async function attempts<R>(
 }
 
 /**
- * The schedule the stored record vouches for, if it still serves `next` whatever our failed write
- * did: it has not fired yet and fires no later than the new deadline (our write, had it landed,
- * would fire at or before that deadline too). Null otherwise: "no schedule known".
+ * The schedule the stored record vouches for, if it still serves the new record whatever our
+ * failed write did: it has not fired yet and fires no later than the new expiry time `latest`
+ * (our write, had it landed, would fire at or before that too). Null otherwise: "none known".
  */
-function keptSchedule(stored: AgentRecord | undefined, next: AgentRecord, now: number): number | null {
+function keptSchedule(stored: AgentRecord | undefined, latest: number, now: number): number | null {
   const armed = stored?.state === 'alive' ? stored.armedFor : null;
-  return armed !== null && armed > now && armed <= next.deadline ? armed : null;
+  return armed !== null && armed > now && armed <= latest ? armed : null;
 }
 
 /** Writes the agent's one schedule (an upsert of its name); false if that failed or may have. */

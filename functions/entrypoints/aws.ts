@@ -7,6 +7,7 @@ import { CircuitBreakingScheduler } from '../adapters/scheduler/circuit-breaker.
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AgentStore, CheckpointStore, CoreDeps } from '../core/ports.js';
+import { AWS_TIMING } from '../core/timing.js';
 import {
   type PersistenceConfig,
   type TokenConfig,
@@ -99,7 +100,7 @@ export async function composeCore(
     },
   );
   const store = await composeStore(persistence);
-  return { store, checkpoints: store, scheduler, clock: systemClock, log, metrics };
+  return { store, checkpoints: store, scheduler, clock: systemClock, log, metrics, timing: AWS_TIMING };
 }
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<HttpResult>;

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type HeartbeatPolicy, parseHeartbeat } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
+import { budgetFor, shorter } from '../core/budget.js';
 import type { CoreDeps } from '../core/ports.js';
 import { recordHeartbeat } from '../core/record-heartbeat.js';
 import { toIso } from '../core/time.js';
@@ -28,7 +29,12 @@ export function makeIngestHandler(deps: IngestDeps) {
   const { log, metrics, clock } = deps.core;
   return async (event: APIGatewayProxyEventV2, context?: InvocationContext): Promise<HttpResult> => {
     try {
-      const budget = invocationBudget(clock, context, INGEST_LIMITS);
+      // The invocation's budget, and no more than the commit window from receipt (core/timing.ts):
+      // a heartbeat that cannot be recorded within it is answered 503, never recorded late.
+      const budget = shorter(
+        invocationBudget(clock, context, INGEST_LIMITS),
+        budgetFor(clock, deps.core.timing.commitWindowMs),
+      );
       requireMethod(event, 'POST');
       await deps.authenticate(event);
       const parsed = parseHeartbeat(readJsonBody(event, LIMITS.bodyBytes), deps.policy);

@@ -7,6 +7,8 @@ export interface ReconcileSettings {
   precisionMs: number;
   /** See ReconcileOptions.reportGraceMs. */
   reportGraceMs: number;
+  /** See ReconcileOptions.reportCommittedBefore. */
+  reportCommittedBefore?: number;
   /** Without a Lambda context: how long one run may take. */
   fallbackMs: number;
 }
@@ -35,6 +37,9 @@ export function makeReconcileHandler(deps: { core: ReconcileDeps; settings: Reco
         budget,
         precisionMs: deps.settings.precisionMs,
         reportGraceMs: deps.settings.reportGraceMs,
+        ...(deps.settings.reportCommittedBefore === undefined
+          ? {}
+          : { reportCommittedBefore: deps.settings.reportCommittedBefore }),
       });
     } catch (error) {
       metrics.count('ReconcileErrors');
@@ -46,12 +51,13 @@ export function makeReconcileHandler(deps: { core: ReconcileDeps; settings: Reco
     metrics.count('ReconcileRearmed', report.rearmed);
     metrics.count('ReconcileExpired', report.expired);
     metrics.count('ReconcileReported', report.reported);
-    metrics.count('ReconcileErrors', report.errors);
-    const level = report.errors > 0 || report.overdue > 0 ? 'warn' : 'info';
+    metrics.count('ReconcileErrors', report.errors + report.unreadable);
+    const level = report.errors > 0 || report.unreadable > 0 || report.overdue > 0 ? 'warn' : 'info';
     log[level]('reconciler run', { ...report, durationMs: clock.now() - started });
-    if (report.errors > 0) {
+    if (report.errors > 0 || report.unreadable > 0) {
       throw new ReconcileIncompleteError(
-        `${report.errors} agents could not be repaired; the next run retries`,
+        `${report.errors} agents could not be repaired (the next pass tries again), ` +
+          `${report.unreadable} records could not be read (they need fixing by hand)`,
       );
     }
     return report;

@@ -10,10 +10,11 @@ import { LIMITS } from '../core/limits.js';
 import { allOpenAgents } from '../core/list-agents.js';
 import type { AgentStore, CheckpointStore, Clock, CoreDeps, Log } from '../core/ports.js';
 import type { ReconcileReport } from '../core/reconcile.js';
+import { LOCAL_TIMING } from '../core/timing.js';
 import { makeExpiryHandler } from '../handlers/expiry.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeReadHandler } from '../handlers/read.js';
-import { makeReconcileHandler } from '../handlers/reconcile.js';
+import { type ReconcileSettings, makeReconcileHandler } from '../handlers/reconcile.js';
 import { makeBearerAuth } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import { noMetrics } from '../observability/null-metrics.js';
@@ -61,6 +62,7 @@ const TABLE_NAME = 'agents';
  */
 export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp> {
   const clock = options.clock ?? systemClock;
+  const startedAt = clock.now();
   const timers = options.timers ?? realTimers;
   const { store, close: closeStore } = await openStore(options.store);
   let expire: (payload: unknown, context: { awsRequestId: string }) => Promise<void> = async () => undefined;
@@ -72,7 +74,14 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       options.log.error('expiry delivery failed; dead-lettered', { payload, error }),
   });
   // Metrics are CloudWatch EMF in AWS; locally the logs say it all.
-  const core: CoreDeps = { store, scheduler, clock, log: options.log, metrics: noMetrics };
+  const core: CoreDeps = {
+    store,
+    scheduler,
+    clock,
+    log: options.log,
+    metrics: noMetrics,
+    timing: LOCAL_TIMING,
+  };
   expire = makeExpiryHandler({ core });
 
   const authenticate = makeBearerAuth([options.token]);
@@ -81,10 +90,11 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   const invokeHttp = (event: APIGatewayProxyEventV2) =>
     event.routeKey === 'ANY /v1/heartbeats' ? ingest(event) : read(event);
 
-  await rebuildSchedules(scheduler, store, options.log);
+  await rebuildSchedules(scheduler, store, core);
   const reconciler = startReconciler({ ...core, checkpoints: store }, timers, options);
-  // The first run delivers what a crash left undelivered, at once (nothing else is delivering it).
-  await reconciler.runNow({ reportGraceMs: 0 });
+  // The first run delivers at once what a crash left undelivered: every event committed before
+  // this process started has no committer left (those committed since may be being delivered).
+  await reconciler.runNow({ reportCommittedBefore: startedAt });
 
   const server = createServer((request, response) => {
     readBody(request, LIMITS.bodyBytes)
@@ -94,7 +104,15 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
         (error: unknown) => writeResult(response, errorToResponse(error, options.log, undefined)),
       );
   });
-  await listen(server, options.port, options.host);
+  try {
+    await listen(server, options.port, options.host);
+  } catch (error) {
+    // The port is taken, say: stop what was started, so nothing keeps running without a server.
+    await reconciler.stop();
+    await scheduler.stop();
+    await closeStore();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -127,11 +145,11 @@ function startReconciler(
   let timer: unknown;
   let stopped = false;
 
-  const run = (overrides: Partial<typeof RECONCILE>) => {
+  const run = (overrides: Partial<ReconcileSettings>) => {
     running ??= makeReconcileHandler({ core, settings: { ...RECONCILE, ...overrides } })(undefined)
       .catch((error: unknown) => {
-        // Logged by the handler; a failed run is retried by the next one.
-        options.log.warn('reconciler run ended with an error; the next run tries again', { error });
+        // Logged by the handler; what it could not do, the next run or pass does.
+        options.log.warn('reconciler run ended with an error; the next one tries again', { error });
         return undefined;
       })
       .finally(() => {
@@ -149,7 +167,7 @@ function startReconciler(
   schedule();
 
   return {
-    runNow: (overrides: Partial<typeof RECONCILE>) => run(overrides),
+    runNow: (overrides: Partial<ReconcileSettings>) => run(overrides),
     async stop() {
       stopped = true;
       if (timer !== undefined) timers.clear(timer);
@@ -200,9 +218,14 @@ async function openStore(
  * CouchbaseMock lacks: then the runner starts anyway and says plainly that deadlines from before
  * this start fire only once those agents report again.
  */
-async function rebuildSchedules(scheduler: LocalExpiryScheduler, store: AgentStore, log: Log): Promise<void> {
+async function rebuildSchedules(
+  scheduler: LocalExpiryScheduler,
+  store: AgentStore,
+  core: CoreDeps,
+): Promise<void> {
+  const { log, timing } = core;
   try {
-    const rebuilt = await scheduler.rebuild(allOpenAgents(store));
+    const rebuilt = await scheduler.rebuild(allOpenAgents(store), timing);
     log.info('local scheduler rebuilt from the store', { schedules: rebuilt });
   } catch (error) {
     log.warn(

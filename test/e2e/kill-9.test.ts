@@ -40,7 +40,9 @@ describe('the local runner killed with SIGKILL at random moments, restarted on t
           DATA_DIR: dir,
           HEARTBEAT_TOKEN: TOKEN,
           MIN_TTL_SECONDS: '1',
-          RECONCILE_INTERVAL_SECONDS: '2',
+          // The reconciler runs at each start, and not again within the test: an agent whose
+          // timer a restart lost would stay alive, and fail the test, instead of being rescued.
+          RECONCILE_INTERVAL_SECONDS: '3600',
         }).then((r) => {
           runners.push(r);
           return r;
@@ -52,6 +54,8 @@ describe('the local runner killed with SIGKILL at random moments, restarted on t
         ids.map((id, i) => [id, i % 2 === 0 ? CYCLES : Math.floor(i / 2) % CYCLES]),
       );
       const acknowledged = new Map<string, number>();
+      // When each answer arrived (wall clock) and the lastSeen it reported, per agent.
+      const acks = new Map<string, Array<{ at: number; lastSeen: number }>>();
 
       for (let cycle = 0; cycle < CYCLES; cycle++) {
         const runner = await start();
@@ -78,6 +82,7 @@ describe('the local runner killed with SIGKILL at random moments, restarted on t
                   if (answer.status !== 200) return;
                   const lastSeen = Date.parse(String(answer.body.lastSeen));
                   acknowledged.set(agentId, Math.max(acknowledged.get(agentId) ?? 0, lastSeen));
+                  acks.set(agentId, [...(acks.get(agentId) ?? []), { at: Date.now(), lastSeen }]);
                 } catch {
                   // the runner died mid-request: not acknowledged
                 }
@@ -112,21 +117,20 @@ describe('the local runner killed with SIGKILL at random moments, restarted on t
         expect(Date.parse(String(record.lastSeen))).toBeGreaterThanOrEqual(
           acknowledged.get(agentId) ?? Infinity,
         );
-        expect(record.expiredAt).toBe(record.deadline);
         // Reported: its final expiry has its line in some run's log (at least once).
         const reported = lines.filter(
           (line) => line.agentId === agentId && line.expiredAt === record.expiredAt,
         );
         expect(reported.length, `expiry line for ${agentId}`).toBeGreaterThanOrEqual(1);
       }
-      // Every expiry line is a real expiry: at lastSeen + ttl, never before.
+      // No false expiry (I2): an expiry never rests on an older lastSeen than a heartbeat that
+      // had already been answered when it was declared.
       for (const line of lines) {
-        expect(Date.parse(String(line.expiredAt))).toBe(
-          Date.parse(String(line.lastSeen)) + TTL_SECONDS * 1000,
-        );
-        expect(Date.parse(String(line.detectedAt))).toBeGreaterThanOrEqual(
-          Date.parse(String(line.expiredAt)),
-        );
+        const detectedAt = Date.parse(String(line.detectedAt));
+        for (const ack of acks.get(String(line.agentId)) ?? []) {
+          if (ack.at < detectedAt)
+            expect(Date.parse(String(line.lastSeen))).toBeGreaterThanOrEqual(ack.lastSeen);
+        }
       }
       console.log(`kill -9: ${CYCLES} kills, ${agents.length} agents, ${lines.length} expiry lines`);
     },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMockBucket } from '../support/couchbase-mock.js';
 import { type RunnerProcess, client, sleep, startRunner, waitFor } from '../support/runner-process.js';
+import { LOCAL_TIMING } from '../../functions/core/timing.js';
 
 // `npm start` with the Couchbase variables set, against CouchbaseMock (a bucket of its own).
 const TOKEN = 'e2e-couchbase-token';
@@ -23,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('local runner on Couchbase (CouchbaseMock), end to end', () => {
-  it('stores in Couchbase and expires a silent agent within TTL + 1 s with exactly one log line', async () => {
+  it('stores in Couchbase and expires a silent agent within TTL + grace + 1 s with exactly one log line', async () => {
     const listening = runner.lines.find((line) => line.message === 'heartbeat service listening');
     expect(String(listening?.store)).toMatch(/^couchbase /);
     const api = client(runner.url, TOKEN);
@@ -36,11 +37,11 @@ describe('local runner on Couchbase (CouchbaseMock), end to end', () => {
         const { body } = await api.agent('cb-1');
         return body.state === 'expired' ? body : undefined;
       },
-      4_000,
+      4_000 + LOCAL_TIMING.graceMs,
       'cb-1 to expire',
     );
     expect(Date.parse(String(expired.expiredAt))).toBe(lastSeen + 2_000);
-    expect(Date.now() - lastSeen).toBeLessThanOrEqual(3_000 + 250);
+    expect(Date.now() - lastSeen).toBeLessThanOrEqual(3_000 + LOCAL_TIMING.graceMs + 250);
 
     await sleep(1_000);
     const lines = runner.lines.filter((line) => line.message === 'agent expired');

@@ -2,7 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LOCAL_TIMING } from '../../functions/core/timing.js';
 import { type RunnerProcess, client, sleep, startRunner, waitFor } from '../support/runner-process.js';
+
+/** The local runner declares an expiry this long after the deadline (functions/core/timing.ts). */
+const GRACE_MS = LOCAL_TIMING.graceMs;
 
 const TOKEN = 'e2e-token';
 const runners: RunnerProcess[] = [];
@@ -28,7 +32,7 @@ afterEach(async () => {
 });
 
 describe('local runner, end to end', () => {
-  it('expires a silent agent within TTL + 1 s, at lastSeen + ttl, with exactly one log line', async () => {
+  it('expires a silent agent within TTL + grace + 1 s, at lastSeen + ttl, with exactly one log line', async () => {
     const r = await runner(await dataDir());
     const api = client(r.url, TOKEN);
 
@@ -45,10 +49,10 @@ describe('local runner, end to end', () => {
         const { body } = await api.agent('db-7');
         return body.state === 'expired' ? body : undefined;
       },
-      3_000 + 1_000,
+      3_000 + GRACE_MS + 1_000,
       'db-7 to expire',
     );
-    expect(Date.now() - lastSeen).toBeLessThanOrEqual(3_000 + 250); // polling granularity
+    expect(Date.now() - lastSeen).toBeLessThanOrEqual(3_000 + GRACE_MS + 250); // polling granularity
     expect(Date.parse(String(expired.expiredAt))).toBe(lastSeen + 2_000);
 
     await sleep(1_500); // a second delivery, if any, would have logged by now
@@ -62,7 +66,8 @@ describe('local runner, end to end', () => {
       expiredAt: expired.expiredAt,
       failingChecks: [{ name: 'disk', status: 'fail', output: '97%' }],
     });
-    expect(lines[0]?.lateBySeconds).toBeLessThan(1);
+    expect(lines[0]?.lateBySeconds).toBeGreaterThanOrEqual(GRACE_MS / 1000);
+    expect(lines[0]?.lateBySeconds).toBeLessThan(GRACE_MS / 1000 + 1);
   });
 
   it('fleet: of 300 agents, exactly the 50 that stop reporting expire', async () => {
@@ -84,7 +89,7 @@ describe('local runner, end to end', () => {
     await beat(agents);
     const silencedAt = Date.now();
     // The others keep reporting every ~0.7 s until the silent ones are well past their TTL.
-    while (Date.now() < silencedAt + ttlSeconds * 1000 + 1500) {
+    while (Date.now() < silencedAt + ttlSeconds * 1000 + GRACE_MS + 1500) {
       await sleep(700);
       await beat(agents.filter((id) => !silent.has(id)));
     }
@@ -116,7 +121,7 @@ describe('local runner, end to end', () => {
     r = await runner(dir);
     api = client(r.url, TOKEN);
 
-    while (Date.now() < silentDeadline + 1_500) {
+    while (Date.now() < silentDeadline + GRACE_MS + 1_500) {
       expect((await api.heartbeat(chatty)).status).toBe(200);
       await sleep(700);
     }
@@ -124,7 +129,7 @@ describe('local runner, end to end', () => {
     const silent = (await api.agent('silent')).body;
     expect(silent.state).toBe('expired');
     expect(Date.parse(String(silent.expiredAt))).toBe(silentDeadline);
-    expect(Date.parse(String(silent.detectedAt)) - silentDeadline).toBeLessThan(1_000);
+    expect(Date.parse(String(silent.detectedAt)) - silentDeadline).toBeLessThan(GRACE_MS + 1_000);
 
     const whileDown = (await api.agent('gone-while-down')).body;
     expect(whileDown.state).toBe('expired');

@@ -196,6 +196,7 @@ describe('CouchbaseAgentStore errors', () => {
       await expect(store.listByState('alive', { limit: 10, cursor })).rejects.toBeInstanceOf(
         InvalidCursorError,
       );
+      await expect(store.listOpen({ limit: 10, cursor })).rejects.toBeInstanceOf(InvalidCursorError);
     }
   });
 

@@ -16,6 +16,15 @@ import { DynamoDbAgentStore, createDocumentClient } from '../../functions/adapte
 import { agentTableDefinition, ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
 import { BackendUnavailableError, VersionConflictError } from '../../functions/core/errors.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
+import { makeReconcileHandler } from '../../functions/handlers/reconcile.js';
+import {
+  FakeClock,
+  RecordingLog,
+  RecordingMetrics,
+  RecordingScheduler,
+  ampleContext,
+  coreDeps,
+} from '../support/fakes.js';
 import { makeAgentRecord } from '../support/records.js';
 import { describeRaces } from '../support/races.js';
 import { describeOutages } from '../support/outage-scenarios.js';
@@ -69,6 +78,50 @@ describeRaces('DynamoDbAgentStore on dynalite', async () => (await freshStore())
 describeOutages('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store, 40);
 
 describeReconciler('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store);
+
+describe('the reconciler on dynalite with a record it cannot read', () => {
+  it('skips and counts it, repairs every other agent, and the run fails so the alarm sees it', async () => {
+    const { store, tableName } = await freshStore();
+    const now = Date.UTC(2030, 0, 1);
+    for (let i = 0; i < 30; i++) {
+      await store.create(
+        makeAgentRecord({ agentId: `srv-${String(i).padStart(2, '0')}`, lastSeen: now - 600_000 }),
+      );
+    }
+    // A document from a newer version (after a rollback), in the middle of the table.
+    await createDocumentClient(client).send(
+      new PutCommand({
+        TableName: tableName,
+        Item: {
+          ...makeAgentRecord({ agentId: 'srv-15x', lastSeen: now - 600_000 }),
+          schemaVersion: 3,
+          version: 1,
+        },
+      }),
+    );
+    const log = new RecordingLog();
+    const metrics = new RecordingMetrics();
+    const handler = makeReconcileHandler({
+      core: {
+        ...coreDeps({ store, scheduler: new RecordingScheduler(), clock: new FakeClock(now), log, metrics }),
+        checkpoints: store,
+      },
+      settings: { precisionMs: 60_000, reportGraceMs: 300_000, fallbackMs: 60_000 },
+    });
+
+    await expect(handler(undefined, ampleContext('run-1'))).rejects.toThrow(/1 records could not be read/);
+
+    for (let i = 0; i < 30; i++) {
+      expect((await store.get(`srv-${String(i).padStart(2, '0')}`))?.record.state).toBe('expired');
+    }
+    expect(log.withMessage('reconciler run')[0]?.attributes).toMatchObject({
+      unreadable: 1,
+      expired: 30,
+      passComplete: true,
+    });
+    expect(metrics.counts.get('ReconcileErrors')).toBe(1);
+  });
+});
 
 describe('DynamoDbAgentStore stored format', () => {
   it('reads a version-1 item (before the outbox) as a record with an empty outbox, and refuses unknown versions', async () => {

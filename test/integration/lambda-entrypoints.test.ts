@@ -3,6 +3,7 @@ import { CreateScheduleGroupCommand, GetScheduleCommand } from '@aws-sdk/client-
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
+import { AWS_TIMING } from '../../functions/core/timing.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
 import { motoSchedulerClient } from '../support/moto.js';
@@ -68,8 +69,10 @@ describe('Lambda entry points', () => {
     const schedule = await motoSchedulerClient(inject('motoEndpoint')).send(
       new GetScheduleCommand({ GroupName: group, Name: scheduleNameFor('lambda-1') }),
     );
+    // It fires the expiry grace after the deadline (functions/core/timing.ts).
+    const fireAt = Date.parse(deadline) + AWS_TIMING.graceMs;
     expect(schedule.ScheduleExpression).toBe(
-      `at(${new Date(Math.ceil(Date.parse(deadline) / 1000) * 1000).toISOString().slice(0, 19)})`,
+      `at(${new Date(Math.ceil(fireAt / 1000) * 1000).toISOString().slice(0, 19)})`,
     );
     expect(JSON.parse(schedule.Target?.Input ?? '{}')).toMatchObject({ agentId: 'lambda-1' });
 

@@ -9,6 +9,7 @@ import type {
   Metrics,
   ScheduleRequest,
 } from '../../functions/core/ports.js';
+import type { ExpiryTiming } from '../../functions/core/timing.js';
 import { noMetrics } from '../../functions/observability/null-metrics.js';
 
 export class FakeClock implements Clock {
@@ -89,6 +90,13 @@ export class RecordingMetrics implements Metrics {
   }
 }
 
+/**
+ * Timing off: no commit window and no grace, so an agent expires at its very deadline. For tests
+ * of anything but the timing itself; the timing's own tests, the races and the outage scenarios
+ * use the deployed values.
+ */
+export const NO_GRACE: ExpiryTiming = { commitWindowMs: Number.POSITIVE_INFINITY, graceMs: 0 };
+
 /** CoreDeps from the parts a test cares about; the rest silent. */
 export function coreDeps(parts: {
   store: AgentStore;
@@ -96,8 +104,9 @@ export function coreDeps(parts: {
   clock: Clock;
   log?: Log;
   metrics?: Metrics;
+  timing?: ExpiryTiming;
 }): CoreDeps {
-  return { log: new RecordingLog(), metrics: noMetrics, ...parts };
+  return { log: new RecordingLog(), metrics: noMetrics, timing: NO_GRACE, ...parts };
 }
 
 /**

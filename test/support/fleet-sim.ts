@@ -10,6 +10,7 @@ import type {
   Log,
   ScheduleRequest,
 } from '../../functions/core/ports.js';
+import { AWS_TIMING } from '../../functions/core/timing.js';
 import { makeExpiryHandler } from '../../functions/handlers/expiry.js';
 import { makeIngestHandler } from '../../functions/handlers/ingest.js';
 import { makeReconcileHandler } from '../../functions/handlers/reconcile.js';
@@ -88,12 +89,14 @@ export class SimulatedFleet {
     this.clock = { now: () => this.now };
     this.scheduler = new SimulatedScheduler(this, options);
     const quiet: Log = this.log;
+    // The deployed timing: expiries come the grace after the deadline (core/timing.ts).
     const core = {
       store: options.store,
       scheduler: this.scheduler,
       clock: this.clock,
       log: quiet,
       metrics: noMetrics,
+      timing: AWS_TIMING,
     };
     this.ingest = makeIngestHandler({
       core,

@@ -7,6 +7,7 @@ import type { AgentStore, CheckpointStore } from '../../functions/core/ports.js'
 import { reconcile } from '../../functions/core/reconcile.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
+import { AWS_TIMING, expiresAt } from '../../functions/core/timing.js';
 import { makeExpiryHandler } from '../../functions/handlers/expiry.js';
 import {
   FakeClock,
@@ -22,6 +23,8 @@ import { GatedStore } from './gated-store.js';
 type TestStore = AgentStore & CheckpointStore;
 
 const PRECISION_MS = 1_000;
+/** Seconds after a 60 s-TTL heartbeat at which its agent may be expired: TTL, grace, one more. */
+const PAST_EXPIRY = 60 + AWS_TIMING.graceMs / 1000 + 1;
 
 /**
  * The race scenarios of DESIGN.md §3 (I2, I4, I5 and the record/schedule agreement of I1/I6),
@@ -34,7 +37,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
     const store = new GatedStore(await makeStore());
     const scheduler = new RecordingScheduler();
     const log = new RecordingLog();
-    const core = coreDeps({ store, scheduler, clock, log });
+    const core = coreDeps({ store, scheduler, clock, log, timing: AWS_TIMING });
     const expireHandler = makeExpiryHandler({ core });
     // Each call is its own delivery (a new request id), as the scheduler's duplicates are.
     const expire = (payload: ExpiryPayload) => expireHandler(payload, ampleContext());
@@ -53,7 +56,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
       const s = await setup();
       await s.beat();
       const firing = s.payload('web-1');
-      s.clock.advance(61); // the deadline has passed: the expiry reads an agent that looks dead
+      s.clock.advance(PAST_EXPIRY); // the expiry time has passed: the expiry reads an agent that looks dead
 
       const gate = s.store.pauseNextWrite();
       const expiry = s.expire(firing);
@@ -73,7 +76,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
       const s = await setup();
       await s.beat();
       const firing = s.payload('web-1');
-      s.clock.advance(61);
+      s.clock.advance(PAST_EXPIRY);
 
       await s.expire(firing);
       const afterFirst = await s.store.get('web-1');
@@ -91,7 +94,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
       const s = await setup();
       await s.beat();
       const firing = s.payload('web-1');
-      s.clock.advance(61);
+      s.clock.advance(PAST_EXPIRY);
       await Promise.all(Array.from({ length: 5 }, () => s.expire(firing)));
       expect(s.log.withMessage('agent expired')).toHaveLength(1);
     });
@@ -169,7 +172,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
               const armed = s.scheduler.schedules.get(scheduleNameFor('web-1'));
               if (record?.state === 'alive') {
                 expect(armed?.fireAt).toBe(record.armedFor);
-                expect(armed?.fireAt ?? Infinity).toBeLessThanOrEqual(record.deadline);
+                expect(armed?.fireAt ?? Infinity).toBeLessThanOrEqual(expiresAt(record, AWS_TIMING));
               }
             }
           },
@@ -216,7 +219,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
             const store = new FaultyStore(inner, storeFaults);
             const scheduler = new FaultyScheduler(schedulerFaults);
             const log = new RecordingLog();
-            const core = coreDeps({ store, scheduler, clock, log });
+            const core = coreDeps({ store, scheduler, clock, log, timing: AWS_TIMING });
             const expire = makeExpiryHandler({ core });
             const name = scheduleNameFor('web-1');
             const fired: ExpiryPayload[] = [];
@@ -321,7 +324,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
                 armed !== undefined &&
                 faultCount <= 1
               ) {
-                expect(armed.fireAt).toBeLessThanOrEqual(record.deadline);
+                expect(armed.fireAt).toBeLessThanOrEqual(expiresAt(record, AWS_TIMING));
               }
             }
 
@@ -331,7 +334,7 @@ export function describeRaces(storeName: string, makeStore: () => Promise<TestSt
             scheduler.quiet();
             const before = (await inner.get('web-1'))?.record;
             if (before !== undefined && before.state === 'alive') {
-              clock.ms = Math.max(clock.ms, before.deadline + PRECISION_MS + 1);
+              clock.ms = Math.max(clock.ms, expiresAt(before, AWS_TIMING) + PRECISION_MS + 1);
               await runReconciler(10 * 60_000);
               const after = (await inner.get('web-1'))?.record;
               expect(after?.state).toBe('expired');

@@ -116,7 +116,8 @@ export function describeReconciler(storeName: string, makeStore: () => Promise<T
     it('stops when its budget runs out, saves its position, and the next run resumes there', async () => {
       const ids = Array.from({ length: 30 }, (_, i) => `agent-${String(i).padStart(2, '0')}`);
       const s = await setup(ids.map((id) => agent(id, 300, 'deadline')));
-      // A budget that, after two pages, leaves time to finish the page but not to start another.
+      // A budget that, once two pages are listed, is below the reserve: the second page is not
+      // worked on, and the position saved is the one before it.
       const budget: Budget = { remainingMs: () => (s.listed.pages >= 2 ? 1_000 : 60_000) };
 
       const first = await s.run(budget, 'run-1', 10);

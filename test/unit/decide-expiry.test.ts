@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { REPORT_OUTPUT_CHARS, decideExpiry } from '../../functions/core/decide-expiry.js';
 import { decideHeartbeat } from '../../functions/core/decide-heartbeat.js';
-import { makeHeartbeat } from '../support/fakes.js';
+import { NO_GRACE, makeHeartbeat } from '../support/fakes.js';
 
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
-const alive = decideHeartbeat(undefined, makeHeartbeat(), T0 + 400, null).next;
+const alive = decideHeartbeat(undefined, makeHeartbeat(), T0 + 400, null, NO_GRACE).next;
 
 describe('decideExpiry', () => {
   it('expires a silent agent with expiredAt = lastSeen + ttl, not the detection time', () => {
-    const decision = decideExpiry(alive, alive.deadline + 1600, 'inv-1', 'schedule');
+    const decision = decideExpiry(alive, alive.deadline + 1600, 'inv-1', 'schedule', NO_GRACE);
     expect(decision.kind).toBe('expire');
     if (decision.kind !== 'expire') return;
     expect(decision.next).toMatchObject({
@@ -29,7 +29,7 @@ describe('decideExpiry', () => {
         { name: 'port', status: 'pass' as const },
       ],
     };
-    const decision = decideExpiry(record, alive.deadline + 5_000, 'inv-1', 'reconciler');
+    const decision = decideExpiry(record, alive.deadline + 5_000, 'inv-1', 'reconciler', NO_GRACE);
     if (decision.kind !== 'expire') throw new Error('expected an expiry');
     expect(decision.next.outbox).toEqual([
       { type: 'agent.expired', by: 'inv-1', at: alive.deadline + 5_000, report: decision.report },
@@ -47,20 +47,20 @@ describe('decideExpiry', () => {
   });
 
   it('re-arms to the real deadline when fired early, with a conditional write even if armedFor stays', () => {
-    expect(decideExpiry(alive, alive.deadline - 1, 'inv-1', 'schedule')).toEqual({
+    expect(decideExpiry(alive, alive.deadline - 1, 'inv-1', 'schedule', NO_GRACE)).toEqual({
       kind: 'rearm',
       fireAt: T0 + 90_400,
       next: alive,
     });
     const armedEarlier = { ...alive, armedFor: T0 + 60_000 };
-    const decision = decideExpiry(armedEarlier, T0 + 60_000, 'inv-1', 'schedule');
+    const decision = decideExpiry(armedEarlier, T0 + 60_000, 'inv-1', 'schedule', NO_GRACE);
     expect(decision).toMatchObject({ kind: 'rearm', fireAt: T0 + 90_400, next: { armedFor: T0 + 90_400 } });
   });
 
   it('ignores an agent that is already expired (a duplicate delivery changes nothing)', () => {
-    const expired = decideExpiry(alive, alive.deadline + 10, 'inv-1', 'schedule');
+    const expired = decideExpiry(alive, alive.deadline + 10, 'inv-1', 'schedule', NO_GRACE);
     if (expired.kind !== 'expire') throw new Error('expected an expiry');
-    expect(decideExpiry(expired.next, alive.deadline + 20, 'inv-2', 'schedule')).toEqual({
+    expect(decideExpiry(expired.next, alive.deadline + 20, 'inv-2', 'schedule', NO_GRACE)).toEqual({
       kind: 'ignore',
       reason: 'not-alive',
     });

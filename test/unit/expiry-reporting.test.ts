@@ -12,6 +12,7 @@ import {
   RecordingMetrics,
   RecordingScheduler,
   ampleContext,
+  NO_GRACE,
   coreDeps,
   makeHeartbeat,
 } from '../support/fakes.js';
@@ -83,7 +84,13 @@ describe('every expiry reported, once (I5, I9)', () => {
     await silentAgent(s);
     // What a process killed right after the commit leaves: the expiry stored with its undelivered event.
     const stored = await s.store.get('web-1');
-    const decision = decideExpiry(stored?.record ?? never(), s.clock.now(), 'dead-invocation', 'schedule');
+    const decision = decideExpiry(
+      stored?.record ?? never(),
+      s.clock.now(),
+      'dead-invocation',
+      'schedule',
+      NO_GRACE,
+    );
     if (decision.kind !== 'expire') throw new Error('expected an expiry');
     await s.store.replace(decision.next, stored?.version ?? never());
 
@@ -105,7 +112,13 @@ describe('every expiry reported, once (I5, I9)', () => {
     const s = setup();
     await silentAgent(s);
     const stored = await s.store.get('web-1');
-    const decision = decideExpiry(stored?.record ?? never(), s.clock.now(), 'dead-invocation', 'schedule');
+    const decision = decideExpiry(
+      stored?.record ?? never(),
+      s.clock.now(),
+      'dead-invocation',
+      'schedule',
+      NO_GRACE,
+    );
     if (decision.kind !== 'expire') throw new Error('expected an expiry');
     await s.store.replace(decision.next, stored?.version ?? never());
     const recovered = await recordHeartbeat(

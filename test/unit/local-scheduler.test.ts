@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LocalExpiryScheduler } from '../../functions/adapters/scheduler/local-scheduler.js';
 import type { ExpiryPayload } from '../../functions/core/agent.js';
+import { NO_GRACE } from '../support/fakes.js';
 import { makeAgentRecord } from '../support/records.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
@@ -90,7 +91,7 @@ describe('LocalExpiryScheduler', () => {
       yield stored('overdue', now - 5_000, now - 5_000);
       yield stored('unarmed', null, now + 10_500);
     }
-    expect(await s.scheduler.rebuild(alive())).toBe(3);
+    expect(await s.scheduler.rebuild(alive(), NO_GRACE)).toBe(3);
     await s.advance(0);
     expect(s.fired.map((f) => f.payload.agentId)).toEqual(['overdue']);
     await s.advance(60);

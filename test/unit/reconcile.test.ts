@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { UNLIMITED, budgetFor } from '../../functions/core/budget.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
-import { reconcile } from '../../functions/core/reconcile.js';
+import { RECONCILER_CHECKPOINT, reconcile } from '../../functions/core/reconcile.js';
 import { ReconcileIncompleteError, makeReconcileHandler } from '../../functions/handlers/reconcile.js';
 import {
   FakeClock,
@@ -130,5 +130,68 @@ describe('the reconciler under pressure', () => {
     );
     expect(first.expired + second.expired).toBe(10);
     for (const id of ids) expect((await store.get(id))?.record.state).toBe('expired');
+  });
+});
+
+describe('the reconciler keeps its position', () => {
+  const NOW = Date.UTC(2030, 0, 1);
+  const overdue = (id: string) => makeAgentRecord({ agentId: id, lastSeen: NOW - 600_000 });
+
+  it('saves it even when one repair uses up the budget: the reserve is kept for it', async () => {
+    const store = new MemoryAgentStore();
+    for (let i = 0; i < 25; i++) await store.create(overdue(`a-${String(i).padStart(2, '0')}`));
+    const clock = new FakeClock(NOW);
+    let stalled = false;
+    // One read on the second page takes all the time it is given.
+    const slowStore = {
+      get: async (id: string, options?: { timeoutMs?: number }) => {
+        if (id === 'a-15' && !stalled) {
+          stalled = true;
+          clock.ms += options?.timeoutMs ?? 0;
+        }
+        return store.get(id);
+      },
+      create: store.create.bind(store),
+      replace: store.replace.bind(store),
+      listByState: store.listByState.bind(store),
+      listOpen: store.listOpen.bind(store),
+    };
+    const core = {
+      ...coreDeps({ store: slowStore, scheduler: new RecordingScheduler(), clock }),
+      checkpoints: store,
+    };
+    const report = await reconcile(core, {
+      invocationId: 'run-1',
+      budget: budgetFor(clock, 20_000),
+      precisionMs: 60_000,
+      reportGraceMs: 0,
+      pageSize: 10,
+      concurrency: 1,
+    });
+    expect(report.expired).toBeGreaterThanOrEqual(10);
+    expect(report.passComplete).toBe(false);
+    // The first page is done: the next run starts at the second.
+    expect(await store.loadCheckpoint(RECONCILER_CHECKPOINT)).not.toBeNull();
+  });
+
+  it('starts the pass again when its saved position is one the store cannot read', async () => {
+    const store = new MemoryAgentStore();
+    for (let i = 0; i < 3; i++) await store.create(overdue(`a-${i}`));
+    await store.saveCheckpoint(RECONCILER_CHECKPOINT, 'a position from another version');
+    const log = new RecordingLog();
+    const core = {
+      ...coreDeps({ store, scheduler: new RecordingScheduler(), clock: new FakeClock(NOW), log }),
+      checkpoints: store,
+    };
+    const report = await reconcile(core, {
+      invocationId: 'run-1',
+      budget: UNLIMITED,
+      precisionMs: 60_000,
+      reportGraceMs: 0,
+    });
+    expect(report).toMatchObject({ expired: 3, passComplete: true });
+    expect(
+      log.withMessage('the saved reconciler position is unreadable; starting the pass again'),
+    ).toHaveLength(1);
   });
 });

@@ -45,6 +45,7 @@ export function agentKey(agentId: string): string {
 }
 
 const cursorSchema = z.strictObject({ after: z.string().min(1) });
+const openCursorSchema = z.strictObject({ phase: z.enum(['alive', 'outbox']), after: z.string() });
 
 /** Checkpoints are documents beside the agents, under a prefix no agent key can have. */
 const CHECKPOINT_KEY_PREFIX = 'checkpoint::';
@@ -140,44 +141,81 @@ export class CouchbaseAgentStore implements AgentStore, CheckpointStore {
    * cursor is the last agentId returned. `request_plus` makes the index catch up with every write
    * acknowledged before the query, so a listing never shows an agent in a state it has left.
    */
-  listByState(
+  async listByState(
     state: AgentState,
     page: { limit: number; cursor: string | null },
     options?: CallOptions,
   ): Promise<AgentPage> {
-    return this.#queryPage('d.`state` = $state', { state }, page, options);
+    const after = page.cursor === null ? '' : decodeCursor(page.cursor, cursorSchema).after;
+    return this.#rows('d.`state` = $state', { state }, after, page.limit, options).then((rows) => {
+      const items = rows.slice(0, page.limit).map((row) => toRecord(row.doc, undefined));
+      const last = rows[page.limit - 1];
+      return {
+        items,
+        cursor: rows.length > page.limit && last !== undefined ? encodeCursor({ after: last.id }) : null,
+      };
+    });
   }
 
   /**
-   * The same pagination over alive agents (the state index) and agents with undelivered events
-   * (the partial `agents_with_outbox` index, normally empty): Couchbase answers the OR with a
-   * union of both index scans. Like every SQL++ path, it needs a real server.
+   * Alive agents over the state index, then agents with undelivered events over the partial
+   * `agents_with_outbox` index (normally empty), each in agentId order: two simple index scans,
+   * each with its LIMIT pushed down, rather than one OR that would sort the union for every page.
+   * A record that cannot be read is counted and skipped, so one bad document cannot stop the
+   * reconciler for good. Like every SQL++ path, it needs a real server.
    */
-  listOpen(page: { limit: number; cursor: string | null }, options?: CallOptions): Promise<AgentPage> {
-    return this.#queryPage("(d.`state` = 'alive' OR ARRAY_LENGTH(d.outbox) > 0)", {}, page, options);
+  async listOpen(page: { limit: number; cursor: string | null }, options?: CallOptions): Promise<AgentPage> {
+    const position =
+      page.cursor === null
+        ? { phase: 'alive' as const, after: '' }
+        : decodeCursor(page.cursor, openCursorSchema);
+    const where =
+      position.phase === 'alive'
+        ? "d.`state` = 'alive'"
+        : "ARRAY_LENGTH(d.outbox) > 0 AND d.`state` != 'alive'";
+    const rows = await this.#rows(where, {}, position.after, page.limit, options);
+    const items: AgentRecord[] = [];
+    let unreadable = 0;
+    for (const row of rows.slice(0, page.limit)) {
+      try {
+        items.push(toRecord(row.doc, undefined));
+      } catch {
+        unreadable++;
+      }
+    }
+    const last = rows[page.limit - 1];
+    const cursor =
+      rows.length > page.limit && last !== undefined
+        ? encodeCursor({ phase: position.phase, after: last.id })
+        : position.phase === 'alive'
+          ? encodeCursor({ phase: 'outbox', after: '' })
+          : null;
+    return { items, cursor, unreadable };
   }
 
-  async #queryPage(
+  /** Up to `limit + 1` rows after `after` in agentId order: one more tells whether a page follows. */
+  async #rows(
     where: string,
     parameters: Record<string, unknown>,
-    page: { limit: number; cursor: string | null },
+    after: string,
+    limit: number,
     options: CallOptions | undefined,
-  ): Promise<AgentPage> {
-    const after = page.cursor === null ? '' : decodeCursor(page.cursor, cursorSchema).after;
+  ): Promise<Array<{ id: string; doc: unknown }>> {
     const statement =
-      `SELECT RAW d FROM ${this.#keyspacePath} AS d ` +
+      `SELECT d.agentId AS id, d AS doc FROM ${this.#keyspacePath} AS d ` +
       `WHERE ${where} AND d.agentId > $after ` +
       'ORDER BY d.agentId LIMIT $limit';
-    let rows: unknown[];
     try {
       const cluster = await this.#connector.cluster();
-      const result = await cluster.query<unknown>(statement, {
-        parameters: { ...parameters, after, limit: page.limit + 1 },
+      const result = await cluster.query<{ id: string; doc: unknown }>(statement, {
+        parameters: { ...parameters, after, limit: limit + 1 },
+        // The index catches up with every write acknowledged before the query, so a listing
+        // never shows an agent in a state it has left.
         scanConsistency: QueryScanConsistency.RequestPlus,
         readOnly: true,
         ...(options?.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
       });
-      rows = result.rows;
+      return result.rows;
     } catch (error) {
       if (error instanceof IndexNotFoundError) {
         throw new Error(
@@ -187,12 +225,6 @@ export class CouchbaseAgentStore implements AgentStore, CheckpointStore {
       }
       throw translateError(error, 'query', undefined);
     }
-    const items = rows.slice(0, page.limit).map((row) => toRecord(row, undefined));
-    const last = items.at(-1);
-    return {
-      items,
-      cursor: rows.length > page.limit && last !== undefined ? encodeCursor({ after: last.agentId }) : null,
-    };
   }
 }
 

@@ -228,10 +228,18 @@ export class DynamoDbAgentStore implements AgentStore, CheckpointStore {
       throw translateError(error, 'Scan', undefined);
     }
     const next = output.LastEvaluatedKey?.['agentId'];
-    return {
-      items: (output.Items ?? []).map((item) => toStoredAgent(item).record),
-      cursor: typeof next === 'string' ? encodeCursor({ after: next }) : null,
-    };
+    // One record that cannot be read (an unknown schemaVersion, a bad manual edit) is counted and
+    // skipped: failing the page would stop the reconciler at it for good.
+    const items: AgentRecord[] = [];
+    let unreadable = 0;
+    for (const item of output.Items ?? []) {
+      try {
+        items.push(toStoredAgent(item).record);
+      } catch {
+        unreadable++;
+      }
+    }
+    return { items, cursor: typeof next === 'string' ? encodeCursor({ after: next }) : null, unreadable };
   }
 
   async loadCheckpoint(name: string, options?: CallOptions): Promise<string | null> {

@@ -83,7 +83,10 @@ export class MemoryAgentStore implements AgentStore, CheckpointStore {
   async listOpen(page: { limit: number; cursor: string | null }): Promise<AgentPage> {
     const fault = this.#takeFault('listOpen');
     if (fault !== undefined) throw fault.error;
-    return this.#page(page, (record) => record.state === 'alive' || record.outbox.length > 0);
+    return {
+      ...this.#page(page, (record) => record.state === 'alive' || record.outbox.length > 0),
+      unreadable: 0,
+    };
   }
 
   async loadCheckpoint(name: string): Promise<string | null> {

@@ -3,6 +3,7 @@ import type { AgentRecord, ExpiryPayload } from '../../core/agent.js';
 import type { Clock, ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
 import { scheduleNameFor } from '../../core/schedule-name.js';
 import { toIso } from '../../core/time.js';
+import { type ExpiryTiming, expiresAt } from '../../core/timing.js';
 import { KeyedMinHeap } from './keyed-min-heap.js';
 
 /** The timer functions the scheduler uses; injectable so a benchmark can run in virtual time. */
@@ -84,11 +85,11 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
    * Re-creates the schedule of every alive agent from the store, as AWS would still hold them
    * after a restart. An agent whose deadline passed while the runner was down fires at once.
    */
-  async rebuild(records: AsyncIterable<AgentRecord>): Promise<number> {
+  async rebuild(records: AsyncIterable<AgentRecord>, timing: ExpiryTiming): Promise<number> {
     let count = 0;
     for await (const record of records) {
       if (record.state !== 'alive') continue;
-      const fireAt = record.armedFor ?? record.deadline;
+      const fireAt = record.armedFor ?? expiresAt(record, timing);
       const name = scheduleNameFor(record.agentId);
       if (!this.heap.has(name)) {
         this.heap.set(name, fireAt, {
