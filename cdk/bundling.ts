@@ -29,7 +29,7 @@ import { PROJECT_ROOT } from './project.js';
  *   Names are kept so errors and classes in logs read as in the code.
  */
 export const ESBUILD = {
-  target: 'node22',
+  target: 'node24',
   platform: 'node',
   format: 'esm',
   outfile: 'index.mjs',

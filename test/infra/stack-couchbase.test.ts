@@ -70,6 +70,16 @@ function env(fn: { function: Parameters<Synth['logicalId']>[0] }): Record<string
   return (propertiesOf(s, fn.function).Environment as { Variables: Record<string, unknown> }).Variables;
 }
 
+describe('functions (couchbase)', () => {
+  it('every function in the template runs nodejs24.x on arm64', () => {
+    const functions = Object.values(s.template.findResources('AWS::Lambda::Function'));
+    expect(functions.length).toBe(4);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    }
+  });
+});
+
 describe('store (couchbase)', () => {
   it('creates no table: the cluster is not the stack’s', () => {
     s.template.resourceCountIs('AWS::DynamoDB::Table', 0);
