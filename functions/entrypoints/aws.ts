@@ -18,7 +18,7 @@ import {
 import type { TokenSource } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import type { HttpResult } from '../http/problem.js';
-import { createLogger } from '../observability/logger.js';
+import { createLambdaLogger } from '../observability/logger.js';
 import { createEmfMetrics } from '../observability/metrics.js';
 
 // Composition for the Lambda entry points. Settings are parsed when the module loads (a bad one
@@ -27,8 +27,21 @@ import { createEmfMetrics } from '../observability/metrics.js';
 
 type Env = Record<string, string | undefined>;
 
-export const log = createLogger();
-export const metrics = createEmfMetrics();
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'heartbeat';
+export const log = createLambdaLogger(serviceName);
+export const metrics = createEmfMetrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'HeartbeatService',
+  serviceName,
+});
+
+/**
+ * Every line of this invocation carries its Lambda context (request id, cold start, function
+ * name) and, for an API request, API Gateway's request id as correlation id.
+ */
+function tagLogs(context: Context | undefined, correlationId: string | undefined): void {
+  if (context !== undefined) log.addContext(context);
+  log.setCorrelationId(correlationId);
+}
 
 /**
  * Every AWS client: each attempt answers or fails within ~2 s (without throwOnRequestTimeout the
@@ -113,6 +126,7 @@ type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise
 export function lazyHttpHandler(init: () => Promise<HttpHandler>): HttpHandler {
   let ready: Promise<HttpHandler> | undefined;
   return async (event, context) => {
+    tagLogs(context, event.requestContext?.requestId);
     try {
       ready ??= init().catch((error: unknown) => {
         ready = undefined;
@@ -139,6 +153,7 @@ export function lazyHandler<E, C, R = void>(
 ): (event: E, context?: C) => Promise<void> {
   let ready: Promise<(event: E, context?: C) => Promise<R>> | undefined;
   return async (event, context) => {
+    tagLogs(context as Context | undefined, (context as Context | undefined)?.awsRequestId);
     try {
       ready ??= init().catch((error: unknown) => {
         ready = undefined;

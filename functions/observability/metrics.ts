@@ -3,13 +3,12 @@ import type { MetricName, Metrics } from '../core/ports.js';
 
 /**
  * Metrics as CloudWatch Embedded Metric Format log lines: no API calls, no agent, no timers.
- * Namespace and service come from POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME.
+ * The composition code says which namespace and service (from the function's environment).
  */
-export function createEmfMetrics(): Metrics & { flush(): void } {
-  const metrics = new PowertoolsMetrics({
-    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'HeartbeatService',
-    serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'heartbeat',
-  });
+export function createEmfMetrics(options: { namespace: string; serviceName: string }): Metrics & {
+  flush(): void;
+} {
+  const metrics = new PowertoolsMetrics(options);
   let stored = 0;
   return {
     count(name: MetricName, value = 1) {
