@@ -38,7 +38,10 @@ export const agentIdSchema = z
   .string()
   .min(1, `agentId must be ${AGENT_ID_RULE}`)
   .max(LIMITS.agentIdChars, `agentId must be ${AGENT_ID_RULE}`)
-  .regex(AGENT_ID, `agentId must be ${AGENT_ID_RULE}`);
+  .regex(AGENT_ID, `agentId must be ${AGENT_ID_RULE}`)
+  // "." and ".." are path segments every URL parser resolves away: such an agent could report
+  // but never be read back through /v1/agents/{agentId}.
+  .refine((id) => id !== '.' && id !== '..', "agentId must not be '.' or '..'");
 
 export function isValidAgentId(value: string): boolean {
   return agentIdSchema.safeParse(value).success;

@@ -24,7 +24,14 @@ export const READ_LIMITS = { fallbackMs: 10_000, marginMs: 750 };
 
 const listQuerySchema = z.object({
   state: z.enum(['alive', 'expired', 'deregistered']),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
+  // Decimal digits only: `0x10`, `1e2` or ` 5` are not a limit (Number() would read them as one).
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, `limit must be a whole number from 1 to ${MAX_PAGE}`)
+    .transform(Number)
+    .pipe(z.number().min(1).max(MAX_PAGE))
+    .optional()
+    .transform((limit) => limit ?? 50),
   cursor: z.string().min(1).optional(),
 });
 

@@ -20,6 +20,7 @@ import {
 import { z } from 'zod';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
+import { agentIdSchema } from '../../core/heartbeat.js';
 import type { AgentPage, AgentStore, CallOptions, CheckpointStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { CouchbaseConnector } from './connection.js';
@@ -44,8 +45,13 @@ export function agentKey(agentId: string): string {
   return `${LONG_AGENT_KEY_PREFIX}${createHash('sha256').update(agentId, 'utf8').digest('hex')}`;
 }
 
-const cursorSchema = z.strictObject({ after: z.string().min(1) });
-const openCursorSchema = z.strictObject({ phase: z.enum(['alive', 'outbox']), after: z.string() });
+// Positions are agent ids (a forged one could only make the query slower, but is no position of
+// ours: the client's 400, not a query the server has to answer).
+const cursorSchema = z.strictObject({ after: agentIdSchema });
+const openCursorSchema = z.strictObject({
+  phase: z.enum(['alive', 'outbox']),
+  after: z.union([z.literal(''), agentIdSchema]),
+});
 
 /** Checkpoints are documents beside the agents, under a prefix no agent key can have. */
 const CHECKPOINT_KEY_PREFIX = 'checkpoint::';

@@ -17,6 +17,7 @@ import {
 import { z } from 'zod';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
+import { agentIdSchema } from '../../core/heartbeat.js';
 import type { AgentPage, AgentStore, CallOptions, CheckpointStore } from '../../core/ports.js';
 import { isTransientAwsError } from '../aws-errors.js';
 import { CallTimeoutError, withCallTimeout } from '../call-timeout.js';
@@ -49,19 +50,23 @@ export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentCl
 
 // The cursor names a shard and the last agentId read in it; the index key is rebuilt from the
 // state asked for, so a cursor cannot smuggle arbitrary keys into the query.
-const cursorSchema = z.strictObject({
-  shard: z.int().min(0).max(STATE_SHARDS),
-  after: z.string().min(1).optional(),
-});
-// A scan's position is the last key it evaluated.
-const scanCursorSchema = z.strictObject({ after: z.string().min(1) });
-
 /**
  * Checkpoints live in the agent table under keys no agent can have (agentIds never contain `#`):
  * no second table to create, grant and back up. They carry no `state` and no `stateShard`, so
  * neither listing sees them.
  */
 export const CHECKPOINT_KEY_PREFIX = '#checkpoint#';
+
+// `after` must be an agent id: anything else (a 2 KB string, say) is no position of ours, and
+// DynamoDB would refuse it as a key with a ValidationException, a 500 instead of the client's 400.
+const cursorSchema = z.strictObject({
+  shard: z.int().min(0).max(STATE_SHARDS),
+  after: agentIdSchema.optional(),
+});
+// A scan's position is the last key it evaluated: an agent id, or a checkpoint's key.
+const scanCursorSchema = z.strictObject({
+  after: z.union([agentIdSchema, z.string().startsWith(CHECKPOINT_KEY_PREFIX).max(200)]),
+});
 
 export interface DynamoDbAgentStoreOptions {
   tableName: string;

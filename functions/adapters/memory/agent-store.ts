@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
 import { VersionConflictError } from '../../core/errors.js';
+import { agentIdSchema } from '../../core/heartbeat.js';
 import type { AgentPage, AgentStore, CheckpointStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listByState' | 'listOpen';
 
-const cursorSchema = z.strictObject({ after: z.string() });
+const cursorSchema = z.strictObject({ after: agentIdSchema });
 
 /**
  * When an injected fault strikes: `before` the operation touches anything (the store was
