@@ -1,10 +1,15 @@
 import { readLocalConfig } from '../config.js';
+import { systemClock } from '../adapters/system-clock.js';
 import { createJsonLinesLog } from '../observability/logger.js';
 import { startLocalApp } from './app.js';
 
 // `npm start`: the whole pipeline on this machine. Configuration is read once; a bad value stops here.
 const config = readLocalConfig(process.env);
-const log = createJsonLinesLog({ serviceName: 'heartbeat', level: process.env.POWERTOOLS_LOG_LEVEL });
+const log = createJsonLinesLog({
+  serviceName: 'heartbeat',
+  clock: systemClock,
+  level: process.env.POWERTOOLS_LOG_LEVEL,
+});
 const app = await startLocalApp({ ...config, log });
 
 log.info('heartbeat service listening', {

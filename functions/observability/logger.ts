@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { Log } from '../core/ports.js';
+import type { Clock, Log } from '../core/ports.js';
 
 /**
  * The Lambda functions' logger: Powertools, JSON lines with the Lambda context (request id, cold
@@ -21,6 +21,7 @@ type Level = (typeof LEVELS)[number];
  */
 export function createJsonLinesLog(options: {
   serviceName: string;
+  clock: Clock;
   level?: string;
   write?: (line: string) => void;
 }): Log {
@@ -34,7 +35,7 @@ export function createJsonLinesLog(options: {
       const entry = {
         level,
         message,
-        timestamp: new Date().toISOString(),
+        timestamp: new Date(options.clock.now()).toISOString(),
         service: options.serviceName,
         ...Object.assign({}, ...attributes),
       };

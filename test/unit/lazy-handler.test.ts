@@ -5,6 +5,7 @@ import { createJsonLinesLog } from '../../functions/observability/logger.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
 import { json } from '../../functions/http/problem.js';
 import { apiEvent } from '../support/api-events.js';
+import { FakeClock } from '../support/fakes.js';
 
 describe('lazyHttpHandler', () => {
   it('answers 503 while initialisation fails, retries it on the next call, then reuses it', async () => {
@@ -82,6 +83,7 @@ describe('the local runner log', () => {
     const lines: string[] = [];
     const log = createJsonLinesLog({
       serviceName: 'heartbeat',
+      clock: new FakeClock(Date.UTC(2030, 0, 1)),
       level: 'WARN',
       write: (line) => lines.push(line),
     });
@@ -96,7 +98,7 @@ describe('the local runner log', () => {
         message: 'agent expired',
         service: 'heartbeat',
         agentId: 'a',
-        timestamp: expect.any(String),
+        timestamp: '2030-01-01T00:00:00.000Z',
       },
       { level: 'ERROR', error: { name: 'TypeError', message: 'boom', cause: { message: 'root' } } },
     ]);
