@@ -4,14 +4,9 @@
  * handler and 1,000 reconciler runs, with the heap measured after GC before and after each.
  * Needs `--expose-gc` (npm run bench passes it).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Log } from '../functions/core/ports.js';
-import { startLocalApp } from '../functions/local/app.js';
 import { TOKEN, apiEvent, heartbeatEvent } from '../test/support/api-events.js';
+import { startTestApp } from '../test/support/local-app.js';
 
-const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const MiB = 1024 * 1024;
 
 async function heapAfterGc(): Promise<number> {
@@ -25,15 +20,9 @@ async function heapAfterGc(): Promise<number> {
 }
 
 export async function runnerMemoryFigures(pages = 10_000, runs = 1_000, agents = 1_000) {
-  const dir = await mkdtemp(join(tmpdir(), 'hb-bench-memory-'));
-  const app = await startLocalApp({
-    policy: { defaultTtlSeconds: 3600, defaultIntervalSeconds: 600, minTtlSeconds: 1 },
-    host: '127.0.0.1',
-    port: 0,
-    store: { kind: 'dynalite', dataDir: dir },
+  const { app, stop } = await startTestApp({
     token: TOKEN,
-    reconcileIntervalSeconds: 3600,
-    log: quiet,
+    policy: { defaultTtlSeconds: 3600, defaultIntervalSeconds: 600 },
   });
   try {
     for (let i = 0; i < agents; i++) {
@@ -70,7 +59,6 @@ export async function runnerMemoryFigures(pages = 10_000, runs = 1_000, agents =
       heapAfterMiB: mib(afterReconciling),
     };
   } finally {
-    await app.close();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
   }
 }

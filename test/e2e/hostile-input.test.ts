@@ -1,34 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Log } from '../../functions/core/ports.js';
-import { type LocalApp, startLocalApp } from '../../functions/local/app.js';
+import type { LocalApp } from '../../functions/local/app.js';
+import { startTestApp } from '../support/local-app.js';
 
 // Inputs found from outside (issue 8), through the local runner's real HTTP server: each is the
 // client's 4xx problem+json, never a 500 and never stored.
 const TOKEN = 'hostile-token';
-const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
 let app: LocalApp;
-let dir: string;
+let stop: () => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hb-hostile-'));
-  app = await startLocalApp({
-    policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
-    host: '127.0.0.1',
-    port: 0,
-    store: { kind: 'dynalite', dataDir: dir },
-    token: TOKEN,
-    reconcileIntervalSeconds: 3600,
-    log: quiet,
-  });
+  ({ app, stop } = await startTestApp({ token: TOKEN }));
 });
 
-afterAll(async () => {
-  await app?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => stop());
 
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 const get = (path: string) => fetch(`${app.url}${path}`, { headers });

@@ -1,14 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalApp, startLocalApp } from '../../functions/local/app.js';
-import type { Log } from '../../functions/core/ports.js';
+import type { LocalApp } from '../../functions/local/app.js';
 import { timeoutTracker } from '../support/live-timers.js';
+import { startTestApp } from '../support/local-app.js';
 
 const TOKEN = 'storm-token';
-const silent: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 const timeouts = timeoutTracker();
 
@@ -50,26 +46,16 @@ async function snapshot() {
 
 describe('the restart storm (the original bug)', () => {
   let app: LocalApp;
-  let dir: string;
+  let stop: () => Promise<void> = async () => undefined;
 
   beforeAll(async () => {
     timeouts.enable();
-    dir = await mkdtemp(join(tmpdir(), 'hb-storm-'));
-    app = await startLocalApp({
-      policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1 },
-      host: '127.0.0.1',
-      port: 0,
-      store: { kind: 'dynalite', dataDir: dir },
-      token: TOKEN,
-      reconcileIntervalSeconds: 60,
-      log: silent,
-    });
+    ({ app, stop } = await startTestApp({ token: TOKEN, reconcileIntervalSeconds: 60 }));
   });
 
   afterAll(async () => {
     timeouts.disable();
-    await app.close();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
   });
 
   it('1,000 restarts of one agent leave one schedule and no growth in timers, handles or heap', async () => {

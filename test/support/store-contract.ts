@@ -287,18 +287,8 @@ export function describeListByStateContract(name: string, makeStore: () => Promi
       for (const agentId of ids) await store.create(makeAgentRecord({ agentId }));
       await store.create(makeAgentRecord({ agentId: 'other', state: 'expired', armedFor: null }));
 
-      const seen: string[] = [];
-      let cursor: string | null = null;
-      let pages = 0;
-      do {
-        const page: AgentPage = await store.listByState('alive', { limit: 10, cursor });
-        expect(page.items.length).toBeLessThanOrEqual(10);
-        seen.push(...page.items.map((r) => r.agentId));
-        cursor = page.cursor;
-        pages++;
-      } while (cursor !== null && pages < 100);
-
-      expect(seen.sort()).toStrictEqual([...ids].sort());
+      const seen = await collectPages((cursor) => store.listByState('alive', { limit: 10, cursor }), 10);
+      expect(seen.map((r) => r.agentId).sort()).toStrictEqual([...ids].sort());
     });
 
     it('answers a cursor from another state without error (it is only a position)', async () => {
@@ -322,14 +312,25 @@ export function describeListByStateContract(name: string, makeStore: () => Promi
   });
 }
 
-async function listAll(store: AgentStore, state: AgentState, limit: number): Promise<AgentRecord[]> {
+function listAll(store: AgentStore, state: AgentState, limit: number): Promise<AgentRecord[]> {
+  return collectPages((cursor) => store.listByState(state, { limit, cursor }), limit);
+}
+
+/** Every item of a paged listing, each page no larger than `limit`; at most 100 pages. */
+async function collectPages(
+  list: (cursor: string | null) => Promise<AgentPage>,
+  limit: number,
+): Promise<AgentRecord[]> {
   const all: AgentRecord[] = [];
   let cursor: string | null = null;
+  let pages = 0;
   do {
-    const page: AgentPage = await store.listByState(state, { limit, cursor });
+    const page: AgentPage = await list(cursor);
+    expect(page.items.length).toBeLessThanOrEqual(limit);
     all.push(...page.items);
     cursor = page.cursor;
-  } while (cursor !== null);
+    pages++;
+  } while (cursor !== null && pages < 100);
   return all;
 }
 
@@ -374,18 +375,8 @@ export function describeListOpenContract(name: string, makeStore: () => Promise<
         await store.create(makeAgentRecord({ agentId: `dead-${i}`, state: 'expired', armedFor: null }));
       }
 
-      const seen: string[] = [];
-      let cursor: string | null = null;
-      let pages = 0;
-      do {
-        const page: AgentPage = await store.listOpen({ limit: 10, cursor });
-        expect(page.items.length).toBeLessThanOrEqual(10);
-        seen.push(...page.items.map((r) => r.agentId));
-        cursor = page.cursor;
-        pages++;
-      } while (cursor !== null && pages < 100);
-
-      expect(seen.sort()).toStrictEqual([...ids].sort());
+      const seen = await collectPages((cursor) => store.listOpen({ limit: 10, cursor }), 10);
+      expect(seen.map((r) => r.agentId).sort()).toStrictEqual([...ids].sort());
     });
 
     it('rejects a cursor it did not issue', async () => {
@@ -410,13 +401,6 @@ function reportFor(agentId: string) {
   };
 }
 
-async function listOpenAll(store: AgentStore, limit: number): Promise<AgentRecord[]> {
-  const all: AgentRecord[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: AgentPage = await store.listOpen({ limit, cursor });
-    all.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor !== null);
-  return all;
+function listOpenAll(store: AgentStore, limit: number): Promise<AgentRecord[]> {
+  return collectPages((cursor) => store.listOpen({ limit, cursor }), limit);
 }

@@ -82,17 +82,7 @@ describe('every expiry reported, once (I5, I9)', () => {
   it('an expiry whose process died between the commit and the line is reported by the reconciler, once its committer must be done', async () => {
     const s = setup();
     await silentAgent(s);
-    // What a process killed right after the commit leaves: the expiry stored with its undelivered event.
-    const stored = await s.store.get('web-1');
-    const decision = decideExpiry(
-      stored?.record ?? never(),
-      s.clock.now(),
-      'dead-invocation',
-      'schedule',
-      NO_GRACE,
-    );
-    if (decision.kind !== 'expire') throw new Error('expected an expiry');
-    await s.store.replace(decision.next, stored?.version ?? never());
+    const decision = await commitWithoutDelivering(s);
 
     await s.reconcileNow(5 * 60_000); // too fresh: its committer may still be writing the line
     expect(s.log.withMessage(EXPIRED)).toHaveLength(0);
@@ -111,16 +101,7 @@ describe('every expiry reported, once (I5, I9)', () => {
   it('an undelivered expiry survives the agent recovering, and is still reported', async () => {
     const s = setup();
     await silentAgent(s);
-    const stored = await s.store.get('web-1');
-    const decision = decideExpiry(
-      stored?.record ?? never(),
-      s.clock.now(),
-      'dead-invocation',
-      'schedule',
-      NO_GRACE,
-    );
-    if (decision.kind !== 'expire') throw new Error('expected an expiry');
-    await s.store.replace(decision.next, stored?.version ?? never());
+    await commitWithoutDelivering(s);
     const recovered = await recordHeartbeat(
       s.core,
       makeHeartbeat({ ttlSeconds: 60, intervalSeconds: 20 }),
@@ -189,6 +170,24 @@ describe('a malformed expiry event', () => {
     expect((await s.store.get('web-1'))?.record.state).toBe('expired');
   });
 });
+
+/**
+ * What a process killed right after committing an expiry leaves: the expiry stored with its
+ * undelivered event, and no line.
+ */
+async function commitWithoutDelivering(s: ReturnType<typeof setup>) {
+  const stored = await s.store.get('web-1');
+  const decision = decideExpiry(
+    stored?.record ?? never(),
+    s.clock.now(),
+    'dead-invocation',
+    'schedule',
+    NO_GRACE,
+  );
+  if (decision.kind !== 'expire') throw new Error('expected an expiry');
+  await s.store.replace(decision.next, stored?.version ?? never());
+  return decision;
+}
 
 function never(): never {
   throw new Error('unreachable in this test');

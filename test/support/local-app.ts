@@ -1,0 +1,37 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HeartbeatPolicy } from '../../functions/core/heartbeat.js';
+import type { Log } from '../../functions/core/ports.js';
+import { type LocalApp, startLocalApp } from '../../functions/local/app.js';
+
+const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * The local runner in this process, on a file-backed dynalite in a fresh temporary folder, with
+ * its real HTTP server on a free loopback port and nothing logged. `stop` closes it and removes
+ * the folder.
+ */
+export async function startTestApp(options: {
+  token: string;
+  policy?: Partial<HeartbeatPolicy>;
+  reconcileIntervalSeconds?: number;
+}): Promise<{ app: LocalApp; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hb-app-'));
+  const app = await startLocalApp({
+    policy: { defaultTtlSeconds: 90, defaultIntervalSeconds: 30, minTtlSeconds: 1, ...options.policy },
+    host: '127.0.0.1',
+    port: 0,
+    store: { kind: 'dynalite', dataDir: dir },
+    token: options.token,
+    reconcileIntervalSeconds: options.reconcileIntervalSeconds ?? 3600,
+    log: quiet,
+  });
+  return {
+    app,
+    stop: async () => {
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
