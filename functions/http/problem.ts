@@ -66,8 +66,8 @@ export const methodNotAllowed = (method: string, allow: string) =>
   );
 export const payloadTooLarge = (limit: number) =>
   new HttpError(413, 'payload-too-large', 'Payload too large', `the body must be at most ${limit} bytes`);
-export const unsupportedMediaType = () =>
-  new HttpError(415, 'unsupported-media-type', 'Unsupported media type', 'send the body as application/json');
+export const unsupportedMediaType = (detail: string) =>
+  new HttpError(415, 'unsupported-media-type', 'Unsupported media type', detail);
 export const serviceUnavailable = (detail: string, retryAfterSeconds: number) =>
   new HttpError(503, 'backend-unavailable', 'Service unavailable', detail, {
     headers: { 'retry-after': String(retryAfterSeconds) },

@@ -17,11 +17,25 @@ export function requireMethod(event: APIGatewayProxyEventV2, allowed: string): v
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /** Reads a JSON body defensively: every way it can be wrong is the client's 4xx, never our 5xx. */
 export function readJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): unknown {
   const contentType = header(event, 'content-type');
-  if (contentType === undefined || !JSON_TYPE.test(contentType.trim())) throw unsupportedMediaType();
+  if (contentType === undefined || !JSON_TYPE.test(contentType.trim())) {
+    throw unsupportedMediaType('send the body as application/json');
+  }
+  // JSON is UTF-8 (RFC 8259): a body declared in another charset would be misread, not converted.
+  const charset = CHARSET.exec(contentType)?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    throw unsupportedMediaType(`charset=${charset} is not accepted; send the JSON as UTF-8`);
+  }
+  // API Gateway passes compressed bodies through as they are; decoding them here would invite
+  // decompression bombs for 64 KiB of JSON. Refusing is explicit where ignoring misled.
+  const encoding = header(event, 'content-encoding')?.trim();
+  if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') {
+    throw unsupportedMediaType(`Content-Encoding ${encoding} is not accepted; send the body uncompressed`);
+  }
 
   const raw = typeof event.body === 'string' ? event.body : '';
   const bytes = event.isBase64Encoded === true ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { LocalExpiryScheduler, type Timers, realTimers } from '../adapters/scheduler/local-scheduler.js';
@@ -16,9 +16,8 @@ import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { type ReconcileSettings, makeReconcileHandler } from '../handlers/reconcile.js';
 import { makeBearerAuth } from '../http/auth.js';
-import { errorToResponse } from '../http/errors-to-response.js';
 import { noMetrics } from '../observability/null-metrics.js';
-import { readBody, toApiGatewayEvent, writeResult } from './http-to-event.js';
+import { createHttpFront } from './http-front.js';
 
 export interface LocalAppOptions {
   policy: HeartbeatPolicy;
@@ -96,13 +95,11 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   // this process started has no committer left (those committed since may be being delivered).
   await reconciler.runNow({ reportCommittedBefore: startedAt });
 
-  const server = createServer((request, response) => {
-    readBody(request, LIMITS.bodyBytes)
-      .then((body) => invokeHttp(toApiGatewayEvent(request, body, clock)))
-      .then(
-        (result) => writeResult(response, result),
-        (error: unknown) => writeResult(response, errorToResponse(error, options.log, undefined)),
-      );
+  const server = createHttpFront({
+    invoke: invokeHttp,
+    maxBodyBytes: LIMITS.bodyBytes,
+    clock,
+    log: options.log,
   });
   try {
     await listen(server, options.port, options.host);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Clock } from '../core/ports.js';
-import type { HttpResult } from '../http/problem.js';
 
 export interface Route {
   routeKey: string;
@@ -27,22 +27,6 @@ export function matchRoute(path: string): Route {
   return { routeKey: '$default' };
 }
 
-/**
- * Reads a request body, keeping at most `maxBytes + 1` bytes: enough for the handler to see it is
- * too large and answer 413, without letting a huge upload fill the runner's memory.
- */
-export async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    if (kept > maxBytes) continue; // drain the rest
-    const slice = chunk.subarray(0, maxBytes + 1 - kept);
-    chunks.push(slice);
-    kept += slice.byteLength;
-  }
-  return Buffer.concat(chunks);
-}
-
 /** Builds the payload-v2 event API Gateway's HTTP API would send for this request. */
 export function toApiGatewayEvent(
   request: IncomingMessage,
@@ -51,13 +35,16 @@ export function toApiGatewayEvent(
 ): APIGatewayProxyEventV2 {
   const url = new URL(request.url ?? '/', 'http://localhost');
   const route = matchRoute(url.pathname);
+  // API Gateway joins a repeated header's values with commas. Node keeps only the first of some
+  // (Authorization, Content-Type): a second credential must not be silently dropped.
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values !== undefined) headers[name] = values.join(',');
   }
-  const contentType = headers['content-type'] ?? '';
-  // API Gateway passes text bodies as text and everything else base64-encoded.
-  const isText = /json|text|xml|form-urlencoded/i.test(contentType);
+  // API Gateway passes text bodies as text and everything else base64-encoded. Bytes that are not
+  // UTF-8 go base64-encoded too, unchanged: decoding them here would replace them with U+FFFD
+  // before the handler's strict check could see them.
+  const isText = /json|text|xml|form-urlencoded/i.test(headers['content-type'] ?? '') && isUtf8(body);
   const now = new Date(clock.now());
   const method = (request.method ?? 'GET').toUpperCase();
   return {
@@ -90,14 +77,6 @@ export function toApiGatewayEvent(
       ? { body: isText ? body.toString('utf8') : body.toString('base64'), isBase64Encoded: !isText }
       : { isBase64Encoded: false }),
   };
-}
-
-export function writeResult(response: ServerResponse, result: HttpResult): void {
-  response.writeHead(result.statusCode, {
-    ...result.headers,
-    'content-length': Buffer.byteLength(result.body),
-  });
-  response.end(result.body);
 }
 
 /** API Gateway joins repeated query parameters with commas. */

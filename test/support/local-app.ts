@@ -9,13 +9,14 @@ const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => 
 
 /**
  * The local runner in this process, on a file-backed dynalite in a fresh temporary folder, with
- * its real HTTP server on a free loopback port and nothing logged. `stop` closes it and removes
+ * its real HTTP server on a free loopback port, logging nowhere unless given a log. `stop` closes it and removes
  * the folder.
  */
 export async function startTestApp(options: {
   token: string;
   policy?: Partial<HeartbeatPolicy>;
   reconcileIntervalSeconds?: number;
+  log?: Log;
 }): Promise<{ app: LocalApp; stop: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'hb-app-'));
   const app = await startLocalApp({
@@ -25,7 +26,7 @@ export async function startTestApp(options: {
     store: { kind: 'dynalite', dataDir: dir },
     token: options.token,
     reconcileIntervalSeconds: options.reconcileIntervalSeconds ?? 3600,
-    log: quiet,
+    log: options.log ?? quiet,
   });
   return {
     app,
