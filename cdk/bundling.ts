@@ -19,9 +19,9 @@ import { PROJECT_ROOT } from './project.js';
  *   measures what this costs in size and cold start.
  * - `couchbase` is a native addon that esbuild cannot bundle. In Couchbase mode it stays external
  *   and `afterBundling` installs it, for linux-arm64, next to the bundle. In DynamoDB mode it is
- *   neither installed nor loaded; its name resolves to an empty stand-in (`couchbase-absent.cjs`)
- *   because single-file ESM output hoists the adapter's static `import ... from 'couchbase'` to the
- *   top of the bundle even though the adapter itself is only imported dynamically.
+ *   neither installed nor loaded; its name resolves to an empty stand-in (`couchbase-absent.cjs`),
+ *   because the entry points import both adapters statically (see composeStore in
+ *   functions/entrypoints/aws.ts) and the Couchbase one imports `couchbase` at its top.
  * - `module` before `main`, so packages that ship both (the SDK does) contribute their ES modules,
  *   which tree-shake better.
  * - Minified with source maps (without embedded sources, which would only add weight) and

@@ -1,65 +1,52 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { HeartbeatPolicy } from './core/heartbeat.js';
 import { LIMITS } from './core/limits.js';
+import { toFieldProblems } from './core/validation.js';
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-const seconds = (fallback: number) =>
-  z.coerce.number().int().positive().max(LIMITS.maxTtlSeconds).default(fallback);
+/** A whole number from the environment (a string there), within bounds, or a default when unset. */
+export const wholeNumber = (min: number, max: number, fallback: number) =>
+  z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(min), z.maximum(max))), fallback);
+export const seconds = (fallback: number) => wholeNumber(1, LIMITS.maxTtlSeconds, fallback);
+export const nonEmpty = () => z.string().check(z.minLength(1));
+const arn = () => z.string().check(z.startsWith('arn:'));
 
-const policySchema = z.object({
+export const policySchema = z.object({
   HEARTBEAT_TTL_SECONDS: seconds(90),
   HEARTBEAT_INTERVAL_SECONDS: seconds(30),
   MIN_TTL_SECONDS: seconds(60),
 });
 
 const persistenceSchema = z.discriminatedUnion('PERSISTENCE', [
-  z.object({ PERSISTENCE: z.literal('dynamodb'), TABLE_NAME: z.string().min(1) }),
-  z.object({ PERSISTENCE: z.literal('couchbase'), COUCHBASE_SECRET_ARN: z.string().min(1) }),
+  z.object({ PERSISTENCE: z.literal('dynamodb'), TABLE_NAME: nonEmpty() }),
+  z.object({ PERSISTENCE: z.literal('couchbase'), COUCHBASE_SECRET_ARN: nonEmpty() }),
 ]);
 
 /** What a Couchbase connection needs; in AWS it is the JSON of the COUCHBASE_SECRET_ARN secret. */
 export const couchbaseSettingsSchema = z.object({
-  connectionString: z.string().min(1),
-  username: z.string().min(1),
-  password: z.string().min(1),
-  bucket: z.string().min(1),
-  scope: z.string().min(1).optional(),
-  collection: z.string().min(1).optional(),
+  connectionString: nonEmpty(),
+  username: nonEmpty(),
+  password: nonEmpty(),
+  bucket: nonEmpty(),
+  scope: z.optional(nonEmpty()),
+  collection: z.optional(nonEmpty()),
 });
 export type CouchbaseSettings = z.infer<typeof couchbaseSettingsSchema>;
 
 /** The token secret's JSON: the current token and, during a rotation, the previous one. */
 export const tokenSecretSchema = z.object({
-  current: z.string().min(1),
-  previous: z.string().min(1).optional(),
+  current: nonEmpty(),
+  previous: z.optional(nonEmpty()),
 });
 
 const schedulerSchema = z.object({
-  SCHEDULE_GROUP: z.string().min(1),
-  EXPIRY_FUNCTION_ARN: z.string().startsWith('arn:'),
-  SCHEDULER_ROLE_ARN: z.string().startsWith('arn:'),
-  EXPIRY_DLQ_ARN: z.string().startsWith('arn:'),
+  SCHEDULE_GROUP: nonEmpty(),
+  EXPIRY_FUNCTION_ARN: arn(),
+  SCHEDULER_ROLE_ARN: arn(),
+  EXPIRY_DLQ_ARN: arn(),
 });
 
-export const DEV_TOKEN = 'dev-heartbeat-token';
-
-const localSchema = policySchema.extend({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  COUCHBASE_CONNSTR: z.string().min(1).optional(),
-  COUCHBASE_USERNAME: z.string().min(1).optional(),
-  COUCHBASE_PASSWORD: z.string().min(1).optional(),
-  COUCHBASE_BUCKET: z.string().min(1).optional(),
-  COUCHBASE_SCOPE: z.string().min(1).optional(),
-  COUCHBASE_COLLECTION: z.string().min(1).optional(),
-  HOST: z.string().default('127.0.0.1'),
-  DATA_DIR: z.string().min(1).default('./.data'),
-  HEARTBEAT_TOKEN: z.string().min(1).default(DEV_TOKEN),
-  MIN_TTL_SECONDS: seconds(1),
-  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
-});
-
-export type LocalConfig = ReturnType<typeof readLocalConfig>;
 export type SchedulerConfig = ReturnType<typeof readSchedulerConfig>;
 
 // Each Lambda reads only the settings it uses, so each function's environment (and IAM policy)
@@ -110,45 +97,7 @@ export function readTokens(env: Env): TokenConfig {
   return { kind: 'static', tokens };
 }
 
-/** The local runner's store: the embedded dynalite, or Couchbase when COUCHBASE_CONNSTR is set. */
-export type LocalStoreConfig =
-  { kind: 'dynalite'; dataDir: string } | { kind: 'couchbase'; settings: CouchbaseSettings };
-
-export function readLocalConfig(env: Env) {
-  const c = parseOrThrow(localSchema, env);
-  return {
-    policy: toPolicy(c),
-    port: c.PORT,
-    host: c.HOST,
-    store: localStore(c),
-    token: c.HEARTBEAT_TOKEN,
-    tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
-    reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
-  };
-}
-
-function localStore(c: z.infer<typeof localSchema>): LocalStoreConfig {
-  if (c.COUCHBASE_CONNSTR === undefined) return { kind: 'dynalite', dataDir: c.DATA_DIR };
-  const missing = (['COUCHBASE_USERNAME', 'COUCHBASE_PASSWORD', 'COUCHBASE_BUCKET'] as const).filter(
-    (name) => c[name] === undefined,
-  );
-  if (missing.length > 0) {
-    throw new Error(
-      `invalid configuration:\n  COUCHBASE_CONNSTR is set, so ${missing.join(', ')} must be too`,
-    );
-  }
-  const settings = parseOrThrow(couchbaseSettingsSchema, {
-    connectionString: c.COUCHBASE_CONNSTR,
-    username: c.COUCHBASE_USERNAME,
-    password: c.COUCHBASE_PASSWORD,
-    bucket: c.COUCHBASE_BUCKET,
-    scope: c.COUCHBASE_SCOPE,
-    collection: c.COUCHBASE_COLLECTION,
-  });
-  return { kind: 'couchbase', settings };
-}
-
-function toPolicy(c: z.infer<typeof policySchema>): HeartbeatPolicy {
+export function toPolicy(c: z.infer<typeof policySchema>): HeartbeatPolicy {
   if (c.HEARTBEAT_TTL_SECONDS < c.MIN_TTL_SECONDS || c.HEARTBEAT_INTERVAL_SECONDS > c.HEARTBEAT_TTL_SECONDS) {
     throw new Error(
       `configuration: need MIN_TTL_SECONDS (${c.MIN_TTL_SECONDS}) <= HEARTBEAT_TTL_SECONDS (${c.HEARTBEAT_TTL_SECONDS}) ` +
@@ -162,9 +111,10 @@ function toPolicy(c: z.infer<typeof policySchema>): HeartbeatPolicy {
   };
 }
 
-function parseOrThrow<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
+export function parseOrThrow<T extends z.ZodMiniType>(schema: T, env: Env): z.infer<T> {
   const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+  // Each variable by its name (the pointer without its slash), one per line.
+  const lines = toFieldProblems(parsed.error.issues).map((p) => `  ${p.pointer.slice(1)}: ${p.detail}`);
   throw new Error(`invalid configuration:\n${lines.join('\n')}`);
 }

@@ -1,9 +1,10 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Clock } from '../core/ports.js';
 import { BackendUnavailableError } from '../core/errors.js';
+import { describeProblems, toFieldProblems } from '../core/validation.js';
 
-export interface SecretSourceOptions<T extends z.ZodType> {
+export interface SecretSourceOptions<T extends z.ZodMiniType> {
   client: SecretsManagerClient;
   secretId: string;
   /** The secret's JSON shape; a secret that does not match is a misconfiguration, said clearly. */
@@ -18,7 +19,7 @@ export interface SecretSourceOptions<T extends z.ZodType> {
  * If a refresh fails the last good value keeps being served: a Secrets Manager hiccup must not
  * turn every heartbeat into a 503. Only a first read that fails is an error.
  */
-export function cachedJsonSecret<T extends z.ZodType>(
+export function cachedJsonSecret<T extends z.ZodMiniType>(
   options: SecretSourceOptions<T>,
 ): () => Promise<z.infer<T>> {
   let cached: { value: z.infer<T>; at: number } | undefined;
@@ -37,9 +38,7 @@ export function cachedJsonSecret<T extends z.ZodType>(
     const parsed = options.schema.safeParse(parseJson(text));
     if (!parsed.success) {
       throw new Error(
-        `secret ${options.secretId} does not have the expected JSON shape: ${parsed.error.issues
-          .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-          .join('; ')}`,
+        `secret ${options.secretId} does not have the expected JSON shape: ${describeProblems(toFieldProblems(parsed.error.issues))}`,
       );
     }
     cached = { value: parsed.data, at: options.clock.now() };

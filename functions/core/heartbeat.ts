@@ -1,6 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { CheckResult } from './agent.js';
 import { LIMITS } from './limits.js';
+import { type FieldProblem, toFieldProblems } from './validation.js';
 
 /** A validated heartbeat, with TTL and interval resolved against the service's policy. */
 export interface Heartbeat {
@@ -20,12 +21,6 @@ export interface HeartbeatPolicy {
   minTtlSeconds: number;
 }
 
-/** One problem with the input, located by an RFC 6901 JSON pointer (RFC 9457 `errors` entry). */
-export interface FieldProblem {
-  pointer: string;
-  detail: string;
-}
-
 export type HeartbeatParseResult =
   { ok: true; heartbeat: Heartbeat } | { ok: false; problems: FieldProblem[] };
 
@@ -34,68 +29,70 @@ export type HeartbeatParseResult =
 const AGENT_ID = /^[\p{L}\p{N}\p{M}._:@-]+$/u;
 const AGENT_ID_RULE = `1-${LIMITS.agentIdChars} letters, digits, '.', '_', ':', '@' or '-'`;
 
-export const agentIdSchema = z
-  .string()
-  .min(1, `agentId must be ${AGENT_ID_RULE}`)
-  .max(LIMITS.agentIdChars, `agentId must be ${AGENT_ID_RULE}`)
-  .regex(AGENT_ID, `agentId must be ${AGENT_ID_RULE}`)
+const AGENT_ID_MESSAGE = `agentId must be ${AGENT_ID_RULE}`;
+
+export const agentIdSchema = z.string().check(
+  z.minLength(1, AGENT_ID_MESSAGE),
+  z.maxLength(LIMITS.agentIdChars, AGENT_ID_MESSAGE),
+  z.regex(AGENT_ID, AGENT_ID_MESSAGE),
   // "." and ".." are path segments every URL parser resolves away: such an agent could report
   // but never be read back through /v1/agents/{agentId}.
-  .refine((id) => id !== '.' && id !== '..', "agentId must not be '.' or '..'");
+  z.refine((id) => id !== '.' && id !== '..', "agentId must not be '.' or '..'"),
+);
 
 export function isValidAgentId(value: string): boolean {
   return agentIdSchema.safeParse(value).success;
 }
 
 const checkSchema = z.object({
-  name: z.string().min(1).max(LIMITS.checkNameChars),
+  name: z.string().check(z.minLength(1), z.maxLength(LIMITS.checkNameChars)),
   status: z.enum(['pass', 'warn', 'fail']),
-  output: z.string().max(LIMITS.checkOutputChars).optional(),
+  output: z.optional(z.string().check(z.maxLength(LIMITS.checkOutputChars))),
 });
 
-const seconds = z.int().positive();
+const seconds = () => z.int().check(z.positive());
 
-// Unknown fields are ignored (zod strips them) so newer agents can talk to older servers.
-const bodySchema = z.object({
+/** The body of POST /v1/heartbeats. Unknown fields are ignored (stripped) so newer agents can talk to older servers. */
+export const heartbeatBodySchema = z.object({
   agentId: agentIdSchema,
-  bootId: z.string().min(1).max(LIMITS.bootIdChars).optional(),
-  seq: z.int().nonnegative().optional(),
-  intervalSeconds: seconds.optional(),
-  ttlSeconds: seconds.max(LIMITS.maxTtlSeconds).optional(),
-  checks: z
-    .array(checkSchema)
-    .max(LIMITS.checks, `at most ${LIMITS.checks} checks per heartbeat`)
-    .superRefine((checks, ctx) => {
-      const seen = new Set<string>();
-      checks.forEach((check, index) => {
-        if (seen.has(check.name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [index, 'name'],
-            message: `duplicate check name '${check.name}'`,
-          });
-        }
-        seen.add(check.name);
-      });
-    })
-    .optional(),
-  labels: z
-    .record(z.string().min(1).max(LIMITS.labelKeyChars), z.string().max(LIMITS.labelValueChars))
-    .refine((labels) => Object.keys(labels).length <= LIMITS.labels, `at most ${LIMITS.labels} labels`)
-    .optional(),
+  bootId: z.optional(z.string().check(z.minLength(1), z.maxLength(LIMITS.bootIdChars))),
+  seq: z.optional(z.int().check(z.nonnegative())),
+  intervalSeconds: z.optional(seconds()),
+  ttlSeconds: z.optional(seconds().check(z.maximum(LIMITS.maxTtlSeconds))),
+  checks: z.optional(
+    z.array(checkSchema).check(
+      z.maxLength(LIMITS.checks, `at most ${LIMITS.checks} checks per heartbeat`),
+      z.superRefine((checks, ctx) => {
+        const seen = new Set<string>();
+        checks.forEach((check, index) => {
+          if (seen.has(check.name)) {
+            ctx.addIssue({
+              code: 'custom',
+              input: checks,
+              path: [index, 'name'],
+              message: `duplicate check name '${check.name}'`,
+            });
+          }
+          seen.add(check.name);
+        });
+      }),
+    ),
+  ),
+  labels: z.optional(
+    z
+      .record(
+        z.string().check(z.minLength(1), z.maxLength(LIMITS.labelKeyChars)),
+        z.string().check(z.maxLength(LIMITS.labelValueChars)),
+      )
+      .check(
+        z.refine((labels) => Object.keys(labels).length <= LIMITS.labels, `at most ${LIMITS.labels} labels`),
+      ),
+  ),
 });
 
 export function parseHeartbeat(body: unknown, policy: HeartbeatPolicy): HeartbeatParseResult {
-  const parsed = bodySchema.safeParse(body);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problems: parsed.error.issues.map((issue) => ({
-        pointer: toPointer(issue.path),
-        detail: issue.message,
-      })),
-    };
-  }
+  const parsed = heartbeatBodySchema.safeParse(body);
+  if (!parsed.success) return { ok: false, problems: toFieldProblems(parsed.error.issues) };
   const input = parsed.data;
   const ttlSeconds = input.ttlSeconds ?? policy.defaultTtlSeconds;
   // Without an explicit interval, leave room for two missed heartbeats before the deadline.
@@ -128,8 +125,4 @@ export function parseHeartbeat(body: unknown, policy: HeartbeatPolicy): Heartbea
       labels: input.labels ?? {},
     },
   };
-}
-
-function toPointer(path: readonly PropertyKey[]): string {
-  return path.map((segment) => '/' + String(segment).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 }

@@ -19,6 +19,8 @@ import type { TokenSource } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import type { HttpResult } from '../http/problem.js';
 import { createLambdaLogger } from '../observability/logger.js';
+import { createCouchbaseStore } from './couchbase-store.js';
+import { createDynamoDbStore } from './dynamodb-store.js';
 import { createEmfMetrics } from '../observability/metrics.js';
 
 // Composition for the Lambda entry points. Settings are parsed when the module loads (a bad one
@@ -73,17 +75,17 @@ export function tokenSource(config: TokenConfig): TokenSource {
 }
 
 /**
- * The store named by PERSISTENCE. Each adapter, and its SDK, is imported only when selected, so
- * a DynamoDB deployment never loads the Couchbase native module and vice versa.
+ * The store named by PERSISTENCE. Both adapters are imported statically: a dynamic import would
+ * make esbuild keep whole SDK packages (it cannot tree-shake what a lazily loaded module imports).
+ * A DynamoDB bundle still never loads the Couchbase native module: there `couchbase` resolves to
+ * an empty stand-in (cdk/bundling.ts), and a Couchbase bundle needs its binding at start anyway.
  */
 export async function composeStore(config: PersistenceConfig): Promise<AgentStore & CheckpointStore> {
   if (config.kind === 'dynamodb') {
-    const [{ DynamoDBClient }, { DynamoDbAgentStore, createDocumentClient }] = await Promise.all([
-      import('@aws-sdk/client-dynamodb'),
-      import('../adapters/dynamodb/agent-store.js'),
-    ]);
-    const client = new DynamoDBClient(clientConfig(() => metrics.count('StoreThrottles')));
-    return new DynamoDbAgentStore(createDocumentClient(client), { tableName: config.tableName });
+    return createDynamoDbStore(
+      config.tableName,
+      clientConfig(() => metrics.count('StoreThrottles')),
+    );
   }
   const settings = await cachedJsonSecret({
     client: secrets(),
@@ -92,7 +94,6 @@ export async function composeStore(config: PersistenceConfig): Promise<AgentStor
     clock: systemClock,
     maxAgeMs: Number.POSITIVE_INFINITY, // read once: a new password means new connections anyway
   })();
-  const { createCouchbaseStore } = await import('./couchbase-store.js');
   return createCouchbaseStore(settings);
 }
 

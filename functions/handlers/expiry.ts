@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { handleExpiry } from '../core/handle-expiry.js';
 import type { CoreDeps } from '../core/ports.js';
+import { toFieldProblems } from '../core/validation.js';
 import { type InvocationContext, invocationBudget } from './budget.js';
 
 /** Without a Lambda context (the local runner) an expiry gets 10 s; in Lambda, its remaining time less 1 s. */
@@ -9,7 +10,10 @@ export const EXPIRY_LIMITS = { fallbackMs: 10_000, marginMs: 1_000 };
 
 // Only agentId is needed: the handler decides from the record. armedFor, when present, says which
 // schedule fired. Unknown fields are ignored, so older and newer schedules both work.
-const payloadSchema = z.object({ agentId: z.string().min(1), armedFor: z.string().optional() });
+const payloadSchema = z.object({
+  agentId: z.string().check(z.minLength(1)),
+  armedFor: z.optional(z.string()),
+});
 
 /** An event no schedule of this service sends: thrown, so Lambda retries and then dead-letters it. */
 export class MalformedExpiryEventError extends Error {
@@ -28,7 +32,7 @@ export function makeExpiryHandler(deps: { core: CoreDeps }) {
   return async (event: unknown, context?: InvocationContext): Promise<void> => {
     const payload = payloadSchema.safeParse(event);
     if (!payload.success) {
-      log.error('malformed expiry event', { event, problems: payload.error.issues });
+      log.error('malformed expiry event', { event, problems: toFieldProblems(payload.error.issues) });
       throw new MalformedExpiryEventError('the expiry event has no agentId; see the log for the event');
     }
     metrics.count('ExpiryInvocations');

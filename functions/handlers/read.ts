@@ -1,10 +1,11 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { isValidAgentId } from '../core/heartbeat.js';
 import { callOptions } from '../core/budget.js';
 import { MAX_PAGE, listAgents } from '../core/list-agents.js';
 import type { AgentStore, Budget, Clock, Log } from '../core/ports.js';
 import { readAgent } from '../core/read-agent.js';
+import { toFieldProblems } from '../core/validation.js';
 import { toAgentView } from '../http/agent-view.js';
 import type { Authenticate } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
@@ -20,30 +21,30 @@ export interface ReadDeps {
 }
 
 /** As for ingest: whatever the store does, the reader gets an answer of ours in time. */
+const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_PAGE}`;
+
 export const READ_LIMITS = { fallbackMs: 10_000, marginMs: 750 };
 
-const listQuerySchema = z.object({
+/** The query of GET /v1/agents. */
+export const listQuerySchema = z.object({
   state: z.enum(['alive', 'expired', 'deregistered']),
   // Decimal digits only: `0x10`, `1e2` or ` 5` are not a limit (Number() would read them as one).
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, `limit must be a whole number from 1 to ${MAX_PAGE}`)
-    .transform(Number)
-    .pipe(z.number().min(1).max(MAX_PAGE))
-    .optional()
-    .transform((limit) => limit ?? 50),
-  cursor: z.string().min(1).optional(),
+  limit: z.optional(
+    z.pipe(
+      z.string().check(z.regex(/^[0-9]{1,3}$/, LIMIT_MESSAGE)),
+      z.pipe(
+        z.transform(Number),
+        z.number().check(z.minimum(1, LIMIT_MESSAGE), z.maximum(MAX_PAGE, LIMIT_MESSAGE)),
+      ),
+    ),
+  ),
+  cursor: z.optional(z.string().check(z.minLength(1))),
 });
 
 function parseListQuery(query: Record<string, string | undefined>) {
   const parsed = listQuerySchema.safeParse(query);
-  if (!parsed.success) {
-    throw badRequest(
-      'invalid query parameters',
-      parsed.error.issues.map((issue) => ({ pointer: `/${issue.path.join('/')}`, detail: issue.message })),
-    );
-  }
-  return { state: parsed.data.state, limit: parsed.data.limit, cursor: parsed.data.cursor ?? null };
+  if (!parsed.success) throw badRequest('invalid query parameters', toFieldProblems(parsed.error.issues));
+  return { state: parsed.data.state, limit: parsed.data.limit ?? 50, cursor: parsed.data.cursor ?? null };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { FieldProblem } from '../core/heartbeat.js';
+import type { FieldProblem } from '../core/validation.js';
 
 /** RFC 9457 problem details. `errors` lists input problems, one per JSON pointer. */
 export interface ProblemBody {

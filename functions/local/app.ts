@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { LocalExpiryScheduler, type Timers, realTimers } from '../adapters/scheduler/local-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { LocalStoreConfig } from '../config.js';
+import type { LocalStoreConfig } from './config.js';
 import type { HeartbeatPolicy } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
 import { allOpenAgents } from '../core/list-agents.js';

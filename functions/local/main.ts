@@ -1,4 +1,4 @@
-import { readLocalConfig } from '../config.js';
+import { readLocalConfig } from './config.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { createJsonLinesLog } from '../observability/logger.js';
 import { startLocalApp } from './app.js';

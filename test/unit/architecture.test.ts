@@ -75,3 +75,24 @@ describe('dependency direction', () => {
     }
   });
 });
+
+// What keeps the Lambda bundles small (bench/bundle.ts measures it): classic zod costs 460 KiB
+// where zod/mini costs 40, and a dynamic import() makes esbuild keep every export of whatever the
+// imported module imports (it kept all of DynamoDB's commands and waiters).
+describe('bundle hygiene of the functions (everything outside local/)', () => {
+  const lambdaSources = sources(root).filter((file) => layer(path.relative(root, file)) !== 'local');
+
+  it('validate with zod/mini, never classic zod', () => {
+    for (const file of lambdaSources) {
+      const text = readFileSync(file, 'utf8');
+      expect(text, path.relative(root, file)).not.toMatch(/from\s+'zod'/);
+    }
+    expect(lambdaSources.some((file) => readFileSync(file, 'utf8').includes("from 'zod/mini'"))).toBe(true);
+  });
+
+  it('import modules statically', () => {
+    for (const file of lambdaSources) {
+      expect(readFileSync(file, 'utf8'), path.relative(root, file)).not.toMatch(/\bimport\(/);
+    }
+  });
+});

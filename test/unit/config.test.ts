@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEV_TOKEN,
-  readLocalConfig,
-  readPersistence,
-  readPolicy,
-  readSchedulerConfig,
-  readTokens,
-} from '../../functions/config.js';
+import { readPersistence, readPolicy, readSchedulerConfig, readTokens } from '../../functions/config.js';
+import { DEV_TOKEN, readLocalConfig } from '../../functions/local/config.js';
 
 describe('configuration', () => {
   it('gives the local runner documented defaults', () => {

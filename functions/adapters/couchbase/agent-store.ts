@@ -17,7 +17,7 @@ import {
   TemporaryFailureError,
   TimeoutError,
 } from 'couchbase';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';

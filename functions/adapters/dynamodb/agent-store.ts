@@ -14,7 +14,7 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
@@ -60,12 +60,12 @@ export const CHECKPOINT_KEY_PREFIX = '#checkpoint#';
 // `after` must be an agent id: anything else (a 2 KB string, say) is no position of ours, and
 // DynamoDB would refuse it as a key with a ValidationException, a 500 instead of the client's 400.
 const cursorSchema = z.strictObject({
-  shard: z.int().min(0).max(STATE_SHARDS),
-  after: agentIdSchema.optional(),
+  shard: z.int().check(z.minimum(0), z.maximum(STATE_SHARDS)),
+  after: z.optional(agentIdSchema),
 });
 // A scan's position is the last key it evaluated: an agent id, or a checkpoint's key.
 const scanCursorSchema = z.strictObject({
-  after: z.union([agentIdSchema, z.string().startsWith(CHECKPOINT_KEY_PREFIX).max(200)]),
+  after: z.union([agentIdSchema, z.string().check(z.startsWith(CHECKPOINT_KEY_PREFIX), z.maxLength(200))]),
 });
 
 export interface DynamoDbAgentStoreOptions {

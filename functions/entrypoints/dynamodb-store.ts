@@ -1,0 +1,14 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAgentStore, createDocumentClient } from '../adapters/dynamodb/agent-store.js';
+
+/**
+ * The DynamoDB store for the functions. Imported statically and by name, as is the client: a
+ * dynamic import here made esbuild keep every command and waiter of DynamoDB (70 KiB of the
+ * bundle, parsed on every cold start).
+ */
+export function createDynamoDbStore(
+  tableName: string,
+  clientConfig: DynamoDBClientConfig,
+): DynamoDbAgentStore {
+  return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient(clientConfig)), { tableName });
+}

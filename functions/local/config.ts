@@ -1,0 +1,72 @@
+import * as z from 'zod/mini';
+import {
+  type CouchbaseSettings,
+  type Env,
+  couchbaseSettingsSchema,
+  nonEmpty,
+  parseOrThrow,
+  policySchema,
+  seconds,
+  toPolicy,
+  wholeNumber,
+} from '../config.js';
+
+// The local runner's settings, apart from the functions' (functions/config.ts) so that no
+// Lambda bundle carries them.
+
+export const DEV_TOKEN = 'dev-heartbeat-token';
+
+const localSchema = z.extend(policySchema, {
+  PORT: wholeNumber(0, 65535, 3000),
+  COUCHBASE_CONNSTR: z.optional(nonEmpty()),
+  COUCHBASE_USERNAME: z.optional(nonEmpty()),
+  COUCHBASE_PASSWORD: z.optional(nonEmpty()),
+  COUCHBASE_BUCKET: z.optional(nonEmpty()),
+  COUCHBASE_SCOPE: z.optional(nonEmpty()),
+  COUCHBASE_COLLECTION: z.optional(nonEmpty()),
+  HOST: z._default(z.string(), '127.0.0.1'),
+  DATA_DIR: z._default(nonEmpty(), './.data'),
+  HEARTBEAT_TOKEN: z._default(nonEmpty(), DEV_TOKEN),
+  MIN_TTL_SECONDS: seconds(1),
+  RECONCILE_INTERVAL_SECONDS: wholeNumber(1, 3600, 60),
+});
+
+export type LocalConfig = ReturnType<typeof readLocalConfig>;
+
+/** The local runner's store: the embedded dynalite, or Couchbase when COUCHBASE_CONNSTR is set. */
+export type LocalStoreConfig =
+  { kind: 'dynalite'; dataDir: string } | { kind: 'couchbase'; settings: CouchbaseSettings };
+
+export function readLocalConfig(env: Env) {
+  const c = parseOrThrow(localSchema, env);
+  return {
+    policy: toPolicy(c),
+    port: c.PORT,
+    host: c.HOST,
+    store: localStore(c),
+    token: c.HEARTBEAT_TOKEN,
+    tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
+    reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
+  };
+}
+
+function localStore(c: z.infer<typeof localSchema>): LocalStoreConfig {
+  if (c.COUCHBASE_CONNSTR === undefined) return { kind: 'dynalite', dataDir: c.DATA_DIR };
+  const missing = (['COUCHBASE_USERNAME', 'COUCHBASE_PASSWORD', 'COUCHBASE_BUCKET'] as const).filter(
+    (name) => c[name] === undefined,
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `invalid configuration:\n  COUCHBASE_CONNSTR is set, so ${missing.join(', ')} must be too`,
+    );
+  }
+  const settings = parseOrThrow(couchbaseSettingsSchema, {
+    connectionString: c.COUCHBASE_CONNSTR,
+    username: c.COUCHBASE_USERNAME,
+    password: c.COUCHBASE_PASSWORD,
+    bucket: c.COUCHBASE_BUCKET,
+    scope: c.COUCHBASE_SCOPE,
+    collection: c.COUCHBASE_COLLECTION,
+  });
+  return { kind: 'couchbase', settings };
+}
