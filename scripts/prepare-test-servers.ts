@@ -4,11 +4,17 @@
  * (test/support/global-setup.ts) calls the same functions and starts the servers.
  */
 import { couchbaseMockDir, ensureCouchbaseMockJar } from '../test/support/couchbase-mock.js';
-import { ensureMotoVenv, motoVenvDir } from '../test/support/moto.js';
+import { PYTHON_TOOLS, ensureTestVenv, testVenvDir } from '../test/support/python-venv.js';
 
 const started = Date.now();
-console.log(`moto: preparing venv in ${motoVenvDir()} ...`);
-console.log(`moto: ready (${await ensureMotoVenv()}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+const tools = Object.entries(PYTHON_TOOLS)
+  .map(([name, version]) => `${name} ${version}`)
+  .join(', ');
+console.log(`python venv (${tools}): preparing in ${testVenvDir()} ...`);
+const venv = await ensureTestVenv();
+console.log(
+  `python venv: ready (${Object.values(venv).join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
 
 const mockStarted = Date.now();
 console.log(`CouchbaseMock: fetching the jar into ${couchbaseMockDir()} with Maven ...`);

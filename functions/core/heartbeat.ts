@@ -38,13 +38,15 @@ export const agentIdSchema = z.string().check(
   // "." and ".." are path segments every URL parser resolves away: such an agent could report
   // but never be read back through /v1/agents/{agentId}.
   z.refine((id) => id !== '.' && id !== '..', "agentId must not be '.' or '..'"),
+  z.describe(`${AGENT_ID_RULE}, letters and digits (and marks) of any script; not '.' or '..'`),
 );
 
 export function isValidAgentId(value: string): boolean {
   return agentIdSchema.safeParse(value).success;
 }
 
-const checkSchema = z.object({
+/** One named check as reported, and as the read API shows it. */
+export const checkSchema = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(LIMITS.checkNameChars)),
   status: z.enum(['pass', 'warn', 'fail']),
   output: z.optional(z.string().check(z.maxLength(LIMITS.checkOutputChars))),

@@ -9,6 +9,7 @@ import type { Authenticate } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import { type HttpResult, badRequest, json } from '../http/problem.js';
 import { readJsonBody, requireMethod } from '../http/request.js';
+import type { HeartbeatResponse } from '../http/schemas.js';
 import { type InvocationContext, invocationBudget } from './budget.js';
 
 export interface IngestDeps {
@@ -52,13 +53,14 @@ export function makeIngestHandler(deps: IngestDeps) {
           bootId: record.bootId,
         });
       }
-      return json(200, {
+      const body: HeartbeatResponse = {
         agentId: record.agentId,
         state: record.state,
         lastSeen: toIso(record.lastSeen),
         deadline: toIso(record.deadline),
         nextHeartbeatSeconds: record.intervalSeconds,
-      });
+      };
+      return json(200, body);
     } catch (error) {
       return errorToResponse(error, log, event.requestContext?.requestId);
     }

@@ -1,8 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from 'zod/mini';
 import { isValidAgentId } from '../core/heartbeat.js';
 import { callOptions } from '../core/budget.js';
-import { MAX_PAGE, listAgents } from '../core/list-agents.js';
+import { listAgents } from '../core/list-agents.js';
 import type { AgentStore, Budget, Clock, Log } from '../core/ports.js';
 import { readAgent } from '../core/read-agent.js';
 import { toFieldProblems } from '../core/validation.js';
@@ -11,6 +10,7 @@ import type { Authenticate } from '../http/auth.js';
 import { errorToResponse } from '../http/errors-to-response.js';
 import { type HttpResult, badRequest, json, notFound } from '../http/problem.js';
 import { requireMethod } from '../http/request.js';
+import { type AgentPage, listQuerySchema } from '../http/schemas.js';
 import { type InvocationContext, invocationBudget } from './budget.js';
 
 export interface ReadDeps {
@@ -21,25 +21,7 @@ export interface ReadDeps {
 }
 
 /** As for ingest: whatever the store does, the reader gets an answer of ours in time. */
-const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${MAX_PAGE}`;
-
 export const READ_LIMITS = { fallbackMs: 10_000, marginMs: 750 };
-
-/** The query of GET /v1/agents. */
-export const listQuerySchema = z.object({
-  state: z.enum(['alive', 'expired', 'deregistered']),
-  // Decimal digits only: `0x10`, `1e2` or ` 5` are not a limit (Number() would read them as one).
-  limit: z.optional(
-    z.pipe(
-      z.string().check(z.regex(/^[0-9]{1,3}$/, LIMIT_MESSAGE)),
-      z.pipe(
-        z.transform(Number),
-        z.number().check(z.minimum(1, LIMIT_MESSAGE), z.maximum(MAX_PAGE, LIMIT_MESSAGE)),
-      ),
-    ),
-  ),
-  cursor: z.optional(z.string().check(z.minLength(1))),
-});
 
 function parseListQuery(query: Record<string, string | undefined>) {
   const parsed = listQuerySchema.safeParse(query);
@@ -82,5 +64,6 @@ async function list(deps: ReadDeps, event: APIGatewayProxyEventV2, budget: Budge
   await deps.authenticate(event);
   const query = parseListQuery(event.queryStringParameters ?? {});
   const page = await listAgents(deps, query.state, query.limit, query.cursor, callOptions(budget, 'store'));
-  return json(200, { items: page.items.map(toAgentView), nextCursor: page.cursor });
+  const body: AgentPage = { items: page.items.map(toAgentView), nextCursor: page.cursor };
+  return json(200, body);
 }

@@ -1,10 +1,11 @@
 import type { AgentRecord } from '../core/agent.js';
 import { toIso } from '../core/time.js';
+import type { AgentView } from './schemas.js';
 
 const isoOrNull = (epochMs: number | null) => (epochMs === null ? null : toIso(epochMs));
 
 /** The public JSON shape of an agent: ISO-8601 UTC times, no storage internals. */
-export function toAgentView(record: AgentRecord) {
+export function toAgentView(record: AgentRecord): AgentView {
   return {
     agentId: record.agentId,
     state: record.state,

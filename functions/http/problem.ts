@@ -1,14 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { FieldProblem } from '../core/validation.js';
-
-/** RFC 9457 problem details. `errors` lists input problems, one per JSON pointer. */
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: FieldProblem[];
-}
+import type { ProblemBody } from './schemas.js';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 

@@ -16,6 +16,8 @@ import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { type ReconcileSettings, makeReconcileHandler } from '../handlers/reconcile.js';
 import { makeBearerAuth } from '../http/auth.js';
+import { buildOpenApiDocument } from '../http/openapi.js';
+import { json, methodNotAllowed } from '../http/problem.js';
 import { noMetrics } from '../observability/null-metrics.js';
 import { createHttpFront } from './http-front.js';
 
@@ -54,6 +56,9 @@ const RECONCILE = { precisionMs: 1_000, reportGraceMs: 30_000, fallbackMs: 30_00
 
 const TABLE_NAME = 'agents';
 
+/** Served by the local runner only (see http/openapi.ts). */
+export const OPENAPI_PATH = '/v1/openapi.json';
+
 /**
  * The whole pipeline on one machine: an HTTP server standing in for API Gateway, the real
  * handlers, the DynamoDB adapter on an embedded file-backed dynalite (or Couchbase), and the local scheduler
@@ -86,8 +91,17 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   const authenticate = makeBearerAuth([options.token]);
   const ingest = makeIngestHandler({ core, policy: options.policy, authenticate });
   const read = makeReadHandler({ store, authenticate, log: options.log, clock });
-  const invokeHttp = (event: APIGatewayProxyEventV2) =>
-    event.routeKey === 'ANY /v1/heartbeats' ? ingest(event) : read(event);
+  const openApi = json(200, buildOpenApiDocument());
+  const invokeHttp = async (event: APIGatewayProxyEventV2) => {
+    if (event.routeKey === 'ANY /v1/heartbeats') return ingest(event);
+    // The API's description, for tools and for trying the API out; it holds nothing secret.
+    if (event.rawPath === OPENAPI_PATH) {
+      return event.requestContext.http.method === 'GET'
+        ? openApi
+        : methodNotAllowed(event.requestContext.http.method, 'GET').toResponse();
+    }
+    return read(event);
+  };
 
   await rebuildSchedules(scheduler, store, core);
   const reconciler = startReconciler({ ...core, checkpoints: store }, timers, options);

@@ -1,63 +1,16 @@
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { awsRetryStrategy } from '../../functions/adapters/aws-retry.js';
+import { ensureTestVenv } from './python-venv.js';
 
-// Pinned: moto's Scheduler emulation changes between releases, and the tests assert its quirks.
-export const MOTO_VERSION = '5.2.5';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STARTUP_TIMEOUT_MS = 30_000;
 const STDERR_TAIL_CHARS = 4000;
-
-const run = promisify(execFile);
 
 export interface MotoServer {
   /** e.g. http://127.0.0.1:41234 */
   endpoint: string;
   stop(): Promise<void>;
-}
-
-export function motoVenvDir(): string {
-  return path.join(process.env.HEARTBEAT_CACHE_DIR ?? path.join(REPO_ROOT, '.cache'), 'moto-venv');
-}
-
-/** Creates the venv once per cache dir; rebuilt when it is missing, broken, or holds another moto. */
-export async function ensureMotoVenv(venv = motoVenvDir()): Promise<string> {
-  const python = path.join(venv, 'bin', 'python');
-  const server = path.join(venv, 'bin', 'moto_server');
-  if (existsSync(server) && (await installedMotoVersion(python)) === MOTO_VERSION) return server;
-
-  await rm(venv, { recursive: true, force: true });
-  await mkdir(path.dirname(venv), { recursive: true });
-  try {
-    await run('python3', ['-m', 'venv', venv]);
-    await run(path.join(venv, 'bin', 'pip'), ['install', '--quiet', `moto[server]==${MOTO_VERSION}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  } catch (err) {
-    // A half-built venv would be mistaken for a good one next time.
-    await rm(venv, { recursive: true, force: true });
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(`could not install moto[server]==${MOTO_VERSION} into ${venv}:\n${stderr}`, {
-      cause: err,
-    });
-  }
-  return server;
-}
-
-async function installedMotoVersion(python: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await run(python, ['-c', 'import importlib.metadata as m; print(m.version("moto"))']);
-    return stdout.trim();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Asks the OS for a free port. Another process could take it before moto binds; startup would then fail loudly. */
@@ -78,7 +31,7 @@ export function freeLoopbackPort(): Promise<number> {
 
 /** Starts moto_server on a free loopback port. Throws (never skips) when it cannot. */
 export async function startMoto(): Promise<MotoServer> {
-  const bin = await ensureMotoVenv();
+  const { motoServer: bin } = await ensureTestVenv();
   const port = await freeLoopbackPort();
   const endpoint = `http://127.0.0.1:${port}`;
   const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
