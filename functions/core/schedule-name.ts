@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 // EventBridge Scheduler names: 1-64 chars of [0-9a-zA-Z-_.], unique per group (DESIGN.md §5).
 // agentIds may be longer or use other characters, so keep a readable prefix for humans and
@@ -8,6 +8,6 @@ const HASH_CHARS = 24; // 96 bits: collisions are not a practical concern at 10 
 
 export function scheduleNameFor(agentId: string): string {
   const readable = agentId.replace(/[^0-9a-zA-Z_.-]/g, '_').slice(0, PREFIX_CHARS);
-  const hash = createHash('sha256').update(agentId, 'utf8').digest('hex').slice(0, HASH_CHARS);
-  return `hb-${readable}-${hash}`;
+  const digest = hash('sha256', agentId, 'hex').slice(0, HASH_CHARS);
+  return `hb-${readable}-${digest}`;
 }

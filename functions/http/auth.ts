@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { unauthorized } from './problem.js';
 import { header } from './request.js';
@@ -23,7 +23,7 @@ export function makeBearerAuth(tokens: readonly string[] | TokenSource): Authent
     const presented = digest(match[1] ?? '');
     // Compare against every token, without short-circuiting, so timing does not reveal which matched.
     const ok = valid
-      .map(digest)
+      .map(knownDigest)
       .reduce((found, expected) => timingSafeEqual(expected, presented) || found, false);
     if (!ok) throw unauthorized();
   };
@@ -36,5 +36,18 @@ function assertUsable(tokens: readonly string[]): void {
 }
 
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return hash('sha256', value, 'buffer');
+}
+
+// The configured tokens' digests, computed once rather than on every request. A few entries:
+// the current and previous token, and those of a rotation or two before a cold start.
+const knownDigests = new Map<string, Buffer>();
+function knownDigest(token: string): Buffer {
+  let known = knownDigests.get(token);
+  if (known === undefined) {
+    if (knownDigests.size >= 8) knownDigests.clear();
+    known = digest(token);
+    knownDigests.set(token, known);
+  }
+  return known;
 }

@@ -17,6 +17,8 @@ export function requireMethod(event: APIGatewayProxyEventV2, allowed: string): v
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+// Stateless between calls (no `stream` option), so one serves every request.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /** Reads a JSON body defensively: every way it can be wrong is the client's 4xx, never our 5xx. */
@@ -43,7 +45,7 @@ export function readJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): u
   if (bytes.byteLength === 0) throw badRequest('the body is empty; send a JSON object');
 
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+    return JSON.parse(STRICT_UTF8.decode(bytes)) as unknown;
   } catch {
     throw badRequest('the body is not valid UTF-8 JSON');
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   CasMismatchError,
   type Collection,
@@ -42,7 +42,7 @@ const MAX_KEY_BYTES = 250;
 export function agentKey(agentId: string): string {
   const key = `${AGENT_KEY_PREFIX}${agentId}`;
   if (Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return key;
-  return `${LONG_AGENT_KEY_PREFIX}${createHash('sha256').update(agentId, 'utf8').digest('hex')}`;
+  return `${LONG_AGENT_KEY_PREFIX}${hash('sha256', agentId, 'hex')}`;
 }
 
 // Positions are agent ids (a forged one could only make the query slower, but is no position of

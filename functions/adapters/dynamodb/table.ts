@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type CreateTableCommandInput,
   CreateTableCommand,
@@ -24,7 +24,7 @@ export function stateShard(state: AgentState, shard: number): string {
 
 /** The index key of a record: its state and a shard from a hash of its id, stable for the agent. */
 export function stateShardOf(record: Pick<AgentRecord, 'state' | 'agentId'>): string {
-  const shard = createHash('sha256').update(record.agentId, 'utf8').digest()[0] ?? 0;
+  const shard = hash('sha256', record.agentId, 'buffer')[0] ?? 0;
   return stateShard(record.state, shard % STATE_SHARDS);
 }
 
