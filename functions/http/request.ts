@@ -40,12 +40,26 @@ export function readJsonBody(event: APIGatewayProxyEventV2, maxBytes: number): u
   }
 
   const raw = typeof event.body === 'string' ? event.body : '';
-  const bytes = event.isBase64Encoded === true ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.byteLength > maxBytes) throw payloadTooLarge(maxBytes);
-  if (bytes.byteLength === 0) throw badRequest('the body is empty; send a JSON object');
+  let text: string;
+  if (event.isBase64Encoded === true) {
+    const bytes = Buffer.from(raw, 'base64');
+    if (bytes.byteLength > maxBytes) throw payloadTooLarge(maxBytes);
+    try {
+      text = STRICT_UTF8.decode(bytes);
+    } catch {
+      throw badRequest('the body is not valid UTF-8 JSON');
+    }
+  } else {
+    // A text body arrives decoded already: no need to encode it again only to decode it. A lone
+    // surrogate is what invalid UTF-8 would have become; refused as the bytes would have been.
+    if (Buffer.byteLength(raw, 'utf8') > maxBytes) throw payloadTooLarge(maxBytes);
+    if (!raw.isWellFormed()) throw badRequest('the body is not valid UTF-8 JSON');
+    text = raw;
+  }
+  if (text.length === 0) throw badRequest('the body is empty; send a JSON object');
 
   try {
-    return JSON.parse(STRICT_UTF8.decode(bytes)) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     throw badRequest('the body is not valid UTF-8 JSON');
   }

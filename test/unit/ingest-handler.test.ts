@@ -136,6 +136,28 @@ describe('POST /v1/heartbeats', () => {
     }[] = [
       { name: 'malformed JSON', event: () => apiEvent({ body: '{"agentId": ' }), status: 400 },
       { name: 'empty body', event: () => apiEvent({}), status: 400 },
+      {
+        name: 'a text body with a lone surrogate (what invalid UTF-8 decodes to)',
+        event: () => apiEvent({ body: '{"agentId":"a","labels":{"k":"\ud800"}}' }),
+        status: 400,
+      },
+      {
+        name: 'a base64 body that is not UTF-8',
+        event: () =>
+          apiEvent({ body: Buffer.from([0x7b, 0xc3, 0x28, 0x7d]).toString('base64'), isBase64Encoded: true }),
+        status: 400,
+      },
+      {
+        name: 'a base64 body over 64 KiB',
+        event: () =>
+          apiEvent({
+            body: Buffer.from(JSON.stringify({ agentId: 'a', labels: { big: 'x'.repeat(70_000) } })).toString(
+              'base64',
+            ),
+            isBase64Encoded: true,
+          }),
+        status: 413,
+      },
       { name: 'a JSON array', event: () => apiEvent({ body: '[]' }), status: 400, pointers: [''] },
       { name: 'missing agentId', event: () => heartbeatEvent({}), status: 400, pointers: ['/agentId'] },
       {
