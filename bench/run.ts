@@ -20,6 +20,7 @@ import { createLocalDynamoClient, startDynalite } from '../functions/local/dynal
 import { heartbeatEvent, TOKEN } from '../test/support/api-events.js';
 import { VirtualTime } from '../test/support/virtual-time.js';
 import { brownoutFigures } from './brownout.js';
+import { pulseFigures } from './pulse.js';
 import { bundleFigures } from './bundle.js';
 import { reconcilerFigures } from './reconciler.js';
 import { runnerMemoryFigures } from './runner-memory.js';
@@ -195,6 +196,10 @@ console.log(
   'scheduler brownout (virtual time, 1,000 agents at 30 s / 90 s, every scheduler call failing for 5 x TTL; targets: 0 heartbeats answered 5xx, 0 false expiries, worst lateness <= one reconciler period + 60 s precision):',
 );
 console.log(JSON.stringify(await brownoutFigures(), null, 2));
+console.log(
+  'fleet pulse: store writes at 600 accepted heartbeats/s over N instances, 10 s buckets (target: <= 1 write per instance per bucket):',
+);
+console.log(JSON.stringify(await pulseFigures(), null, 2));
 console.log(
   'reconciler: one run over 18,000 alive agents on dynalite, and its monthly cost at the default 5-minute period:',
 );

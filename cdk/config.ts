@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
+import { isValidBucketSeconds } from '../functions/core/pulse.js';
 
 /**
  * Deployment settings, read once from CDK context (`cdk.json`, `cdk.context.json` or `-c key=value`)
@@ -55,6 +56,13 @@ const contextSchema = z
     // How often the reconciler repairs lost timers: the bound on the latest a lost timer makes an
     // expiry (on top of the scheduler's minute of precision).
     reconcileMinutes: z.coerce.number().int().min(1).max(60).default(5),
+    // The fleet pulse's bucket (functions/core/pulse.ts): finer than the shortest TTL in use.
+    pulseBucketSeconds: z.coerce
+      .number()
+      .refine(isValidBucketSeconds, {
+        message: 'must be whole seconds that divide an hour (1, 2, 5, 10, 30, 60, ...)',
+      })
+      .default(10),
     // API stage throttling. 20,000 agents at a 30 s interval send ~670 requests/s; the defaults
     // leave room for a fleet-wide restart without letting a runaway client exhaust the account's
     // Lambda concurrency.
@@ -145,6 +153,7 @@ export interface ServiceConfig {
   persistence: PersistenceConfig;
   heartbeat: { ttlSeconds: number; intervalSeconds: number; minTtlSeconds: number };
   reconcile: { minutes: number };
+  pulse: { bucketSeconds: number };
   api: { throttleRateLimit: number; throttleBurstLimit: number };
   logRetention: RetentionDays;
   alarms: {
@@ -194,6 +203,7 @@ export function readServiceConfig(tryGetContext: (key: string) => unknown): Serv
       minTtlSeconds: MIN_TTL_SECONDS,
     },
     reconcile: { minutes: c.reconcileMinutes },
+    pulse: { bucketSeconds: c.pulseBucketSeconds },
     api: { throttleRateLimit: c.apiThrottleRateLimit, throttleBurstLimit: c.apiThrottleBurstLimit },
     logRetention: c.logRetentionDays as RetentionDays,
     alarms: {

@@ -83,7 +83,7 @@ export class HeartbeatStack extends Stack {
       placement: this.persistence.placement,
     });
 
-    this.persistence.bind(this.ingest, 'readWrite');
+    this.persistence.bind(this.ingest, 'ingest');
     this.persistence.bind(this.expiry, 'readWrite');
     this.persistence.bind(this.read, 'read');
     this.persistence.bind(this.reconciler.fn, 'reconcile');
@@ -122,6 +122,7 @@ export class HeartbeatStack extends Stack {
     this.ingest.setEnvironment('HEARTBEAT_TTL_SECONDS', String(config.heartbeat.ttlSeconds));
     this.ingest.setEnvironment('HEARTBEAT_INTERVAL_SECONDS', String(config.heartbeat.intervalSeconds));
     this.ingest.setEnvironment('MIN_TTL_SECONDS', String(config.heartbeat.minTtlSeconds));
+    this.ingest.setEnvironment('PULSE_BUCKET_SECONDS', String(config.pulse.bucketSeconds));
 
     this.api = new HeartbeatApi(this, 'Api', {
       ingest: this.ingest,

@@ -1,4 +1,5 @@
 import { Arn, ArnFormat, type CfnElement, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PULSE_TTL_ATTRIBUTE } from '../functions/adapters/dynamodb/pulse.js';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
@@ -10,7 +11,7 @@ import { acknowledge, nagRef } from './nag.js';
  * What a function does with the store: the read API only reads; ingest and expiry read and write
  * one agent at a time; the reconciler also walks the whole table.
  */
-export type StoreAccess = 'read' | 'readWrite' | 'reconcile';
+export type StoreAccess = 'ingest' | 'read' | 'readWrite' | 'reconcile';
 
 /** The agent store, chosen by context: what the functions need to be built and to reach it. */
 export interface Persistence {
@@ -27,6 +28,8 @@ export interface Persistence {
  */
 /** What functions/adapters/dynamodb/agent-store.ts calls, per kind of access. */
 const TABLE_ACTIONS: Record<StoreAccess, string[]> = {
+  // UpdateItem: the fleet pulse's counters (an ADD to the hour's item, functions/adapters/dynamodb/pulse.ts).
+  ingest: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
   // listOpen scans the table itself (never an index), and the checkpoint is one more item.
@@ -47,6 +50,8 @@ export class DynamoDbPersistence extends Construct implements Persistence {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Only the fleet pulse's hourly items carry it (agents never expire by TTL).
+      timeToLiveAttribute: PULSE_TTL_ATTRIBUTE,
       // The table is the service's state: deleting the stack must not delete the fleet's records.
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -63,9 +68,10 @@ export class DynamoDbPersistence extends Construct implements Persistence {
     fn.setEnvironment('PERSISTENCE', 'dynamodb');
     fn.setEnvironment('TABLE_NAME', this.table.tableName);
     // The table and its indexes, nothing else, and only the calls the adapter makes: ingest and
-    // expiry read and conditionally write one item; the read API also lists (Query on byState,
-    // then BatchGetItem); only the reconciler scans. No Delete or Update anywhere: a bug cannot
-    // wipe the table, and only the reconciler can bulk-read it.
+    // expiry read and conditionally write one item (ingest also adds to the pulse's counters, its
+    // only UpdateItem); the read API also lists (Query on byState, then BatchGetItem); only the
+    // reconciler scans. No Delete anywhere: a bug cannot wipe the table, and only the reconciler
+    // can bulk-read it.
     this.table.grant(fn, ...TABLE_ACTIONS[access]);
     acknowledge(
       fn.role,

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import type { HeartbeatPolicy } from './core/heartbeat.js';
 import { LIMITS } from './core/limits.js';
+import { isValidBucketSeconds } from './core/pulse.js';
 import { toFieldProblems } from './core/validation.js';
 
 export type Env = Record<string, string | undefined>;
@@ -70,6 +71,29 @@ export function readSchedulerConfig(env: Env) {
     roleArn: c.SCHEDULER_ROLE_ARN,
     deadLetterArn: c.EXPIRY_DLQ_ARN,
   };
+}
+
+/** The fleet pulse's bucket (issue 9): finer than the shortest TTL, whole seconds dividing an hour. */
+export const pulseBucketSeconds = (fallback: number) =>
+  z._default(
+    z.pipe(
+      z.coerce.number(),
+      z
+        .int()
+        .check(
+          z.refine(
+            isValidBucketSeconds,
+            'PULSE_BUCKET_SECONDS must be whole seconds that divide an hour (1, 2, 5, 10, 30, 60, ...)',
+          ),
+        ),
+    ),
+    fallback,
+  );
+
+const pulseSchema = z.object({ PULSE_BUCKET_SECONDS: pulseBucketSeconds(10) });
+
+export function readPulseConfig(env: Env): { bucketMs: number } {
+  return { bucketMs: parseOrThrow(pulseSchema, env).PULSE_BUCKET_SECONDS * 1000 };
 }
 
 export function readPolicy(env: Env): HeartbeatPolicy {

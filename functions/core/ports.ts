@@ -71,6 +71,18 @@ export interface CheckpointStore {
   saveCheckpoint(name: string, value: string | null, options?: CallOptions): Promise<void>;
 }
 
+/**
+ * The fleet pulse (issue 9): how many heartbeats the service accepted in each time bucket, summed
+ * over every function instance, so that an expiry can tell a silent agent from a deaf service.
+ * Buckets start at multiples of their length since the epoch; the length divides an hour.
+ */
+export interface PulseStore {
+  /** Adds `count` to the bucket starting at `bucketStart` (epoch ms). */
+  addPulse(bucketStart: number, count: number, options?: CallOptions): Promise<void>;
+  /** The counts of the buckets starting in [from, to); a bucket nobody added to is absent. */
+  readPulse(from: number, to: number, options?: CallOptions): Promise<Map<number, number>>;
+}
+
 export interface ScheduleRequest {
   /** Derived from agentId by scheduleNameFor: one name per agent, whatever happens (I1). */
   name: string;
@@ -116,7 +128,9 @@ export type MetricName =
   | 'ReconcileRearmed'
   | 'ReconcileExpired'
   | 'ReconcileReported'
-  | 'ReconcileErrors';
+  | 'ReconcileErrors'
+  | 'PulseFlushes'
+  | 'PulseFlushFailures';
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;

@@ -6,7 +6,7 @@ import { cachedJsonSecret } from '../adapters/secrets.js';
 import { CircuitBreakingScheduler } from '../adapters/scheduler/circuit-breaker.js';
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { AgentStore, CheckpointStore, CoreDeps } from '../core/ports.js';
+import type { AgentStore, CheckpointStore, CoreDeps, PulseStore } from '../core/ports.js';
 import { AWS_TIMING } from '../core/timing.js';
 import {
   type PersistenceConfig,
@@ -80,7 +80,9 @@ export function tokenSource(config: TokenConfig): TokenSource {
  * A DynamoDB bundle still never loads the Couchbase native module: there `couchbase` resolves to
  * an empty stand-in (cdk/bundling.ts), and a Couchbase bundle needs its binding at start anyway.
  */
-export async function composeStore(config: PersistenceConfig): Promise<AgentStore & CheckpointStore> {
+export async function composeStore(
+  config: PersistenceConfig,
+): Promise<AgentStore & CheckpointStore & PulseStore> {
   if (config.kind === 'dynamodb') {
     return createDynamoDbStore(
       config.tableName,
@@ -100,7 +102,7 @@ export async function composeStore(config: PersistenceConfig): Promise<AgentStor
 export async function composeCore(
   persistence: PersistenceConfig,
   env: Env,
-): Promise<CoreDeps & { checkpoints: CheckpointStore }> {
+): Promise<CoreDeps & { checkpoints: CheckpointStore; pulseStore: PulseStore }> {
   const client = new SchedulerClient(clientConfig(() => metrics.count('SchedulerThrottles')));
   // Paused for a few seconds at a time while the scheduler keeps failing: see circuit-breaker.ts.
   const scheduler = new CircuitBreakingScheduler(
@@ -114,7 +116,16 @@ export async function composeCore(
     },
   );
   const store = await composeStore(persistence);
-  return { store, checkpoints: store, scheduler, clock: systemClock, log, metrics, timing: AWS_TIMING };
+  return {
+    store,
+    checkpoints: store,
+    pulseStore: store,
+    scheduler,
+    clock: systemClock,
+    log,
+    metrics,
+    timing: AWS_TIMING,
+  };
 }
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<HttpResult>;

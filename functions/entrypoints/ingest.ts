@@ -1,4 +1,5 @@
-import { readPersistence, readPolicy, readTokens } from '../config.js';
+import { readPersistence, readPolicy, readPulseConfig, readTokens } from '../config.js';
+import { PulseRecorder } from '../core/pulse.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeBearerAuth } from '../http/auth.js';
 import { composeCore, lazyHttpHandler, tokenSource } from './aws.js';
@@ -6,11 +7,20 @@ import { composeCore, lazyHttpHandler, tokenSource } from './aws.js';
 const persistence = readPersistence(process.env);
 const policy = readPolicy(process.env);
 const tokens = readTokens(process.env);
+const pulse = readPulseConfig(process.env);
 
-export const handler = lazyHttpHandler(async () =>
-  makeIngestHandler({
-    core: await composeCore(persistence, process.env),
+export const handler = lazyHttpHandler(async () => {
+  const core = await composeCore(persistence, process.env);
+  return makeIngestHandler({
+    core,
     policy,
     authenticate: makeBearerAuth(tokenSource(tokens)),
-  }),
-);
+    // One per execution environment: it flushes each bucket's count once (core/pulse.ts).
+    pulse: new PulseRecorder({
+      store: core.pulseStore,
+      bucketMs: pulse.bucketMs,
+      log: core.log,
+      metrics: core.metrics,
+    }),
+  });
+});

@@ -3,6 +3,7 @@ import { type HeartbeatPolicy, parseHeartbeat } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
 import { budgetFor, shorter } from '../core/budget.js';
 import type { CoreDeps } from '../core/ports.js';
+import type { PulseRecorder } from '../core/pulse.js';
 import { recordHeartbeat } from '../core/record-heartbeat.js';
 import { toIso } from '../core/time.js';
 import type { Authenticate } from '../http/auth.js';
@@ -16,6 +17,8 @@ export interface IngestDeps {
   core: CoreDeps;
   policy: HeartbeatPolicy;
   authenticate: Authenticate;
+  /** Counts the accepted heartbeats into the fleet pulse (core/pulse.ts); one per process. */
+  pulse?: PulseRecorder;
 }
 
 /**
@@ -32,6 +35,7 @@ export function makeIngestHandler(deps: IngestDeps) {
     try {
       // The invocation's budget, and no more than the commit window from receipt (core/timing.ts):
       // a heartbeat that cannot be recorded within it is answered 503, never recorded late.
+      const receivedAt = clock.now();
       const budget = shorter(
         invocationBudget(clock, context, INGEST_LIMITS),
         budgetFor(clock, deps.core.timing.commitWindowMs),
@@ -43,6 +47,7 @@ export function makeIngestHandler(deps: IngestDeps) {
 
       const { outcome, record, previous } = await recordHeartbeat(deps.core, parsed.heartbeat, budget);
       metrics.count('Heartbeats');
+      await deps.pulse?.accepted(receivedAt, budget);
       if (outcome === 'recovered' && previous !== undefined) {
         metrics.count('AgentsRecovered');
         log.info('agent recovered', {

@@ -8,7 +8,8 @@ import type { LocalStoreConfig } from './config.js';
 import type { HeartbeatPolicy } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
 import { allOpenAgents } from '../core/list-agents.js';
-import type { AgentStore, CheckpointStore, Clock, CoreDeps, Log } from '../core/ports.js';
+import type { AgentStore, CheckpointStore, Clock, CoreDeps, Log, PulseStore } from '../core/ports.js';
+import { PulseRecorder } from '../core/pulse.js';
 import type { ReconcileReport } from '../core/reconcile.js';
 import { LOCAL_TIMING } from '../core/timing.js';
 import { makeExpiryHandler } from '../handlers/expiry.js';
@@ -30,6 +31,8 @@ export interface LocalAppOptions {
   token: string;
   /** How often the reconciler runs (it also runs once at start). */
   reconcileIntervalSeconds: number;
+  /** The fleet pulse's bucket (core/pulse.ts); 1 s unless set. */
+  pulseBucketSeconds?: number;
   log: Log;
   clock?: Clock;
   /** The scheduler's and the reconciler's timers; virtual ones in tests that simulate hours. */
@@ -39,7 +42,7 @@ export interface LocalAppOptions {
 export interface LocalApp {
   url: string;
   scheduler: LocalExpiryScheduler;
-  store: AgentStore & CheckpointStore;
+  store: AgentStore & CheckpointStore & PulseStore;
   /** Calls the same handlers the HTTP server does, without a socket. */
   invokeHttp(event: APIGatewayProxyEventV2): ReturnType<ReturnType<typeof makeIngestHandler>>;
   /** One reconciler run now, as the timer would start it. */
@@ -89,7 +92,13 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   expire = makeExpiryHandler({ core });
 
   const authenticate = makeBearerAuth([options.token]);
-  const ingest = makeIngestHandler({ core, policy: options.policy, authenticate });
+  const pulse = new PulseRecorder({
+    store,
+    bucketMs: (options.pulseBucketSeconds ?? 1) * 1000,
+    log: options.log,
+    metrics: noMetrics,
+  });
+  const ingest = makeIngestHandler({ core, policy: options.policy, authenticate, pulse });
   const read = makeReadHandler({ store, authenticate, log: options.log, clock });
   const openApi = json(200, buildOpenApiDocument());
   const invokeHttp = async (event: APIGatewayProxyEventV2) => {
@@ -190,7 +199,7 @@ function startReconciler(
 /** Opens the configured store; each adapter (and its SDK) is imported only when selected. */
 async function openStore(
   config: LocalStoreConfig,
-): Promise<{ store: AgentStore & CheckpointStore; close: () => Promise<void> }> {
+): Promise<{ store: AgentStore & CheckpointStore & PulseStore; close: () => Promise<void> }> {
   if (config.kind === 'couchbase') {
     const [{ CouchbaseAgentStore }, { createCouchbaseConnector }] = await Promise.all([
       import('../adapters/couchbase/agent-store.js'),

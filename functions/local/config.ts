@@ -6,6 +6,7 @@ import {
   nonEmpty,
   parseOrThrow,
   policySchema,
+  pulseBucketSeconds,
   seconds,
   toPolicy,
   wholeNumber,
@@ -29,6 +30,8 @@ const localSchema = z.extend(policySchema, {
   HEARTBEAT_TOKEN: z._default(nonEmpty(), DEV_TOKEN),
   MIN_TTL_SECONDS: seconds(1),
   RECONCILE_INTERVAL_SECONDS: wholeNumber(1, 3600, 60),
+  // Finer than the shortest local TTL (1 s is allowed here).
+  PULSE_BUCKET_SECONDS: pulseBucketSeconds(1),
 });
 
 export type LocalConfig = ReturnType<typeof readLocalConfig>;
@@ -47,6 +50,7 @@ export function readLocalConfig(env: Env) {
     token: c.HEARTBEAT_TOKEN,
     tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
     reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
+    pulseBucketSeconds: c.PULSE_BUCKET_SECONDS,
   };
 }
 

@@ -24,6 +24,7 @@ log.info('heartbeat service listening', {
   intervalSeconds: config.policy.defaultIntervalSeconds,
   minTtlSeconds: config.policy.minTtlSeconds,
   reconcileIntervalSeconds: config.reconcileIntervalSeconds,
+  pulseBucketSeconds: config.pulseBucketSeconds,
   schedules: app.scheduler.size,
 });
 

@@ -13,10 +13,16 @@ describe('context', () => {
       persistence: { kind: 'dynamodb' },
       heartbeat: { ttlSeconds: 90, intervalSeconds: 30, minTtlSeconds: 60 },
       reconcile: { minutes: 5 },
+      pulse: { bucketSeconds: 10 },
       api: { throttleRateLimit: 1000, throttleBurstLimit: 2000 },
       logRetention: 30,
       alarms: { email: undefined, topicArn: undefined, expirySpikeThreshold: 50, ingest5xxRatePercent: 1 },
     });
+  });
+
+  it('buckets the fleet pulse by pulseBucketSeconds, whole seconds dividing an hour', () => {
+    expect(read({ pulseBucketSeconds: '30' }).pulse).toEqual({ bucketSeconds: 30 });
+    expect(() => read({ pulseBucketSeconds: '7' })).toThrow(/pulseBucketSeconds/);
   });
 
   it('runs the reconciler every reconcileMinutes, as `-c` gives it', () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { PULSE_TTL_ATTRIBUTE } from '../../functions/adapters/dynamodb/pulse.js';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,6 +33,12 @@ const tableReconcile = {
 const tableReadWrite = {
   Effect: 'Allow',
   Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
+};
+// The fleet pulse's counters are the ingest function's only UpdateItem.
+const tableIngest = {
+  Effect: 'Allow',
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
 };
 const tableRead = {
@@ -248,6 +255,7 @@ describe('functions', () => {
       HEARTBEAT_TTL_SECONDS: '90',
       HEARTBEAT_INTERVAL_SECONDS: '30',
       MIN_TTL_SECONDS: '60',
+      PULSE_BUCKET_SECONDS: '10',
     });
   });
 
@@ -290,7 +298,7 @@ describe('IAM: every statement', () => {
   it('ingest: its log group, the table and its indexes, the group schedules, passing the scheduler role, the token secret', () => {
     expect(roleStatements(s, s.stack.ingest.role)).toEqual([
       writeLogs('Ingest'),
-      tableReadWrite,
+      tableIngest,
       ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
       readTokens,
     ]);
@@ -514,6 +522,12 @@ describe('store (dynamodb)', () => {
       },
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it("expires the fleet pulse's hourly items by TTL on the attribute the adapter writes", () => {
+    expect(s.template.toJSON().Resources[s.logicalId(agentTable())]).toMatchObject({
+      Properties: { TimeToLiveSpecification: { AttributeName: PULSE_TTL_ATTRIBUTE, Enabled: true } },
     });
   });
 

@@ -33,6 +33,7 @@ import {
   describeListByStateContract,
   describeListOpenContract,
 } from '../support/store-contract.js';
+import { describePulseContract } from '../support/pulse-contract.js';
 
 // One bucket of the shared CouchbaseMock for this file (other files use buckets of their own), and
 // one connection to it, as a Lambda would hold. Each store starts empty: the bucket is flushed.
@@ -59,6 +60,11 @@ describeAgentStoreContract('CouchbaseAgentStore on CouchbaseMock', async () => (
 
 describeCheckpointContract('CouchbaseAgentStore on CouchbaseMock', async () => ({
   store: await emptyStore(),
+}));
+
+describePulseContract('CouchbaseAgentStore on CouchbaseMock', async () => ({
+  store: await emptyStore(),
+  lists: false,
 }));
 
 // The mock has no SQL++: here the reconciler lists its few agents over KV (its SQL++ listing runs

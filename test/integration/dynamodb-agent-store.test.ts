@@ -35,6 +35,7 @@ import {
   describeListByStateContract,
   describeListOpenContract,
 } from '../support/store-contract.js';
+import { describePulseContract } from '../support/pulse-contract.js';
 
 // One in-memory dynalite for this file; every test gets its own table so it starts empty.
 let dynalite: LocalDynamo;
@@ -71,6 +72,11 @@ describeListOpenContract('DynamoDbAgentStore on dynalite', async () => ({
 
 describeCheckpointContract('DynamoDbAgentStore on dynalite', async () => ({
   store: (await freshStore()).store,
+}));
+
+describePulseContract('DynamoDbAgentStore on dynalite', async () => ({
+  store: (await freshStore()).store,
+  lists: true,
 }));
 
 describeRaces('DynamoDbAgentStore on dynalite', async () => (await freshStore()).store, 40);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HeartbeatPolicy } from '../../functions/core/heartbeat.js';
-import type { Log } from '../../functions/core/ports.js';
+import type { Clock, Log } from '../../functions/core/ports.js';
 import { type LocalApp, startLocalApp } from '../../functions/local/app.js';
 
 const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -17,6 +17,7 @@ export async function startTestApp(options: {
   policy?: Partial<HeartbeatPolicy>;
   reconcileIntervalSeconds?: number;
   log?: Log;
+  clock?: Clock;
 }): Promise<{ app: LocalApp; stop: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'hb-app-'));
   const app = await startLocalApp({
@@ -27,6 +28,7 @@ export async function startTestApp(options: {
     token: options.token,
     reconcileIntervalSeconds: options.reconcileIntervalSeconds ?? 3600,
     log: options.log ?? quiet,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   return {
     app,

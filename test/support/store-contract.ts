@@ -317,7 +317,7 @@ function listAll(store: AgentStore, state: AgentState, limit: number): Promise<A
 }
 
 /** Every item of a paged listing, each page no larger than `limit`; at most 100 pages. */
-async function collectPages(
+export async function collectPages(
   list: (cursor: string | null) => Promise<AgentPage>,
   limit: number,
 ): Promise<AgentRecord[]> {

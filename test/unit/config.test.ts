@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { readPersistence, readPolicy, readSchedulerConfig, readTokens } from '../../functions/config.js';
+import {
+  readPersistence,
+  readPolicy,
+  readPulseConfig,
+  readSchedulerConfig,
+  readTokens,
+} from '../../functions/config.js';
 import { DEV_TOKEN, readLocalConfig } from '../../functions/local/config.js';
 
 describe('configuration', () => {
@@ -12,6 +18,7 @@ describe('configuration', () => {
       token: DEV_TOKEN,
       tokenIsDefault: true,
       reconcileIntervalSeconds: 60,
+      pulseBucketSeconds: 1,
     });
   });
 
@@ -54,6 +61,15 @@ describe('configuration', () => {
     expect(() => readPolicy({ HEARTBEAT_TTL_SECONDS: '90', HEARTBEAT_INTERVAL_SECONDS: '120' })).toThrow(
       /INTERVAL/,
     );
+  });
+
+  it('buckets the fleet pulse by 10 s in AWS unless set, in whole seconds dividing an hour', () => {
+    expect(readPulseConfig({})).toEqual({ bucketMs: 10_000 });
+    expect(readPulseConfig({ PULSE_BUCKET_SECONDS: '30' })).toEqual({ bucketMs: 30_000 });
+    for (const bad of ['7', '0', '1.5', 'ten', '7200']) {
+      expect(() => readPulseConfig({ PULSE_BUCKET_SECONDS: bad }), bad).toThrow(/PULSE_BUCKET_SECONDS/);
+    }
+    expect(readLocalConfig({ PULSE_BUCKET_SECONDS: '5' }).pulseBucketSeconds).toBe(5);
   });
 
   it('accepts several tokens for rotation and refuses an empty list', () => {

@@ -21,10 +21,11 @@ import * as z from 'zod/mini';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
-import type { AgentPage, AgentStore, CallOptions, CheckpointStore } from '../../core/ports.js';
+import type { AgentPage, AgentStore, CallOptions, CheckpointStore, PulseStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { CouchbaseConnector } from './connection.js';
 import { OUTBOX_INDEX, STATE_INDEX, keyspacePath } from './indexes.js';
+import { addPulse, readPulse } from './pulse.js';
 
 /**
  * Document key scheme: `agent::<agentId>`, the agentId verbatim (UTF-8, no normalisation). The
@@ -70,7 +71,7 @@ const CHECKPOINT_KEY_PREFIX = 'checkpoint::';
  * BackendUnavailableError: the core's write protocol reads the document back and recognises its
  * own write, as it does for every store.
  */
-export class CouchbaseAgentStore implements AgentStore, CheckpointStore {
+export class CouchbaseAgentStore implements AgentStore, CheckpointStore, PulseStore {
   readonly #connector: CouchbaseConnector;
   readonly #keyspacePath: string;
 
@@ -117,6 +118,22 @@ export class CouchbaseAgentStore implements AgentStore, CheckpointStore {
         throw new VersionConflictError(record.agentId, { cause: error });
       }
       throw translateError(error, 'replace', record.agentId);
+    }
+  }
+
+  async addPulse(bucketStart: number, count: number, options?: CallOptions): Promise<void> {
+    try {
+      await addPulse(await this.#connector.collection(), bucketStart, count, kvOptions(options));
+    } catch (error) {
+      throw translateError(error, 'mutateIn', undefined);
+    }
+  }
+
+  async readPulse(from: number, to: number, options?: CallOptions): Promise<Map<number, number>> {
+    try {
+      return await readPulse(await this.#connector.collection(), from, to, kvOptions(options));
+    } catch (error) {
+      throw translateError(error, 'get', undefined);
     }
   }
 

@@ -1,11 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  InternalServerError,
-  ProvisionedThroughputExceededException,
-  RequestLimitExceeded,
-  ThrottlingException,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DynamoDBDocumentClient,
@@ -16,12 +9,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
-import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
+import { BackendUnavailableError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
-import type { AgentPage, AgentStore, CallOptions, CheckpointStore } from '../../core/ports.js';
-import { isTransientAwsError } from '../aws-errors.js';
-import { CallTimeoutError, withCallTimeout } from '../call-timeout.js';
+import type { AgentPage, AgentStore, CallOptions, CheckpointStore, PulseStore } from '../../core/ports.js';
+import { withCallTimeout } from '../call-timeout.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { translateError } from './errors.js';
+import { addPulse, readPulse } from './pulse.js';
 import { STATE_INDEX, STATE_SHARDS, stateShard, stateShardOf } from './table.js';
 
 /**
@@ -76,7 +70,7 @@ export interface DynamoDbAgentStoreOptions {
  * One item per agent: the AgentRecord's fields plus a numeric `version` that every conditional
  * write checks and bumps. At the port the version is the opaque string `String(version)`.
  */
-export class DynamoDbAgentStore implements AgentStore, CheckpointStore {
+export class DynamoDbAgentStore implements AgentStore, CheckpointStore, PulseStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
 
@@ -247,6 +241,14 @@ export class DynamoDbAgentStore implements AgentStore, CheckpointStore {
     return { items, cursor: typeof next === 'string' ? encodeCursor({ after: next }) : null, unreadable };
   }
 
+  addPulse(bucketStart: number, count: number, options?: CallOptions): Promise<void> {
+    return addPulse(this.#client, this.#tableName, bucketStart, count, options);
+  }
+
+  readPulse(from: number, to: number, options?: CallOptions): Promise<Map<number, number>> {
+    return readPulse(this.#client, this.#tableName, from, to, options);
+  }
+
   async loadCheckpoint(name: string, options?: CallOptions): Promise<string | null> {
     try {
       const output = await withCallTimeout(options, (abortSignal) =>
@@ -336,45 +338,4 @@ function toStoredAgent(item: Record<string, unknown>): StoredAgent {
     record: upgradeRecord(fields, `agent item ${String(fields['agentId'])}`),
     version: String(version),
   };
-}
-
-/**
- * Maps SDK errors to domain errors, keeping the original as `cause`:
- * - a failed condition is a lost race (VersionConflictError);
- * - throttling, 5xx, timeouts (the SDK's, or the caller's deadline) and connection failures may
- *   pass, so they become BackendUnavailableError (503 + Retry-After); a write that timed out may
- *   still have been applied, which the core's write protocol finds out by reading back;
- * - everything else (ValidationException such as an item over 400 KB, AccessDenied, a missing
- *   table) is a bug or misconfiguration that no retry fixes. It stays a plain Error, i.e. a 500
- *   that alarms, rather than a 503 that would tell every agent to retry forever and hide the bug.
- */
-function translateError(error: unknown, operation: string, agentId: string | undefined): Error {
-  if (error instanceof ConditionalCheckFailedException && agentId !== undefined) {
-    return new VersionConflictError(agentId, { cause: error });
-  }
-  const subject = agentId === undefined ? '' : ` for agent ${agentId}`;
-  if (
-    error instanceof CallTimeoutError ||
-    error instanceof ProvisionedThroughputExceededException ||
-    error instanceof RequestLimitExceeded ||
-    error instanceof ThrottlingException ||
-    error instanceof InternalServerError ||
-    isTransientAwsError(error)
-  ) {
-    return new BackendUnavailableError(
-      'store',
-      `DynamoDB ${operation}${subject} failed: ${errorName(error)}`,
-      1,
-      {
-        cause: error,
-      },
-    );
-  }
-  return new Error(`DynamoDB ${operation}${subject} failed: ${errorName(error)}`, { cause: error });
-}
-
-function errorName(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? `${error.name} (${code})` : error.name;
 }

@@ -2,10 +2,11 @@ import * as z from 'zod/mini';
 import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
 import { VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
-import type { AgentPage, AgentStore, CheckpointStore } from '../../core/ports.js';
+import type { AgentPage, AgentStore, CheckpointStore, PulseStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
-export type MemoryStoreOperation = 'get' | 'create' | 'replace' | 'listByState' | 'listOpen';
+export type MemoryStoreOperation =
+  'get' | 'create' | 'replace' | 'listByState' | 'listOpen' | 'addPulse' | 'readPulse';
 
 const cursorSchema = z.strictObject({ after: agentIdSchema });
 
@@ -31,8 +32,9 @@ interface Entry {
  * Records are deep-copied in and out, so a test or the code under test cannot change stored
  * state by mutating an object it holds, which a real store would not allow either.
  */
-export class MemoryAgentStore implements AgentStore, CheckpointStore {
+export class MemoryAgentStore implements AgentStore, CheckpointStore, PulseStore {
   readonly #entries = new Map<string, Entry>();
+  readonly #pulse = new Map<number, number>();
   readonly #checkpoints = new Map<string, string | null>();
   readonly #faults = new Map<MemoryStoreOperation, Fault[]>();
   // One counter for the whole store, so a version string is never issued twice, even for an
@@ -114,6 +116,19 @@ export class MemoryAgentStore implements AgentStore, CheckpointStore {
       cursor:
         matching.length > page.limit && last !== undefined ? encodeCursor({ after: last.agentId }) : null,
     };
+  }
+
+  async addPulse(bucketStart: number, count: number): Promise<void> {
+    const fault = this.#takeFault('addPulse');
+    if (fault?.timing === 'before') throw fault.error;
+    this.#pulse.set(bucketStart, (this.#pulse.get(bucketStart) ?? 0) + count);
+    if (fault !== undefined) throw fault.error;
+  }
+
+  async readPulse(from: number, to: number): Promise<Map<number, number>> {
+    const fault = this.#takeFault('readPulse');
+    if (fault !== undefined) throw fault.error;
+    return new Map([...this.#pulse].filter(([bucket]) => bucket >= from && bucket < to));
   }
 
   #store(record: AgentRecord): Entry {

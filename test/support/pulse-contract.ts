@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentStore, PulseStore } from '../../functions/core/ports.js';
+import { collectPages } from './store-contract.js';
+import { makeAgentRecord } from './records.js';
+
+export interface PulseStoreUnderTest {
+  store: PulseStore & AgentStore;
+  /** Whether the store can list (CouchbaseMock cannot: no SQL++). */
+  lists: boolean;
+  cleanup?: () => Promise<void>;
+}
+
+const HOUR = 3_600_000;
+// An hour boundary, so that buckets on both sides land in two hours' items.
+const T = Date.UTC(2026, 0, 15, 10, 0, 0);
+
+/**
+ * The fleet pulse (issue 9) every store keeps: counts per bucket, added atomically by many
+ * instances at once, read back by range across hour boundaries, never seen as agents.
+ */
+export function describePulseContract(name: string, makeStore: () => Promise<PulseStoreUnderTest>): void {
+  describe(`PulseStore contract: ${name}`, () => {
+    const withStore = async (test: (subject: PulseStoreUnderTest) => Promise<void>) => {
+      const subject = await makeStore();
+      try {
+        await test(subject);
+      } finally {
+        await subject.cleanup?.();
+      }
+    };
+
+    it('reads nothing before anything is added', () =>
+      withStore(async ({ store }) => {
+        expect([...(await store.readPulse(T - HOUR, T + HOUR))]).toEqual([]);
+      }));
+
+    it('reads back what was added, by range, across an hour boundary, 1 s and 10 s buckets alike', () =>
+      withStore(async ({ store }) => {
+        await store.addPulse(T - 10_000, 7);
+        await store.addPulse(T - 1_000, 2);
+        await store.addPulse(T, 5);
+        await store.addPulse(T + 10_000, 1);
+        await store.addPulse(T + 10_000, 3);
+        await store.addPulse(T + 2 * HOUR, 9);
+        const all = await store.readPulse(T - HOUR, T + HOUR);
+        expect([...all].sort(([a], [b]) => a - b)).toEqual([
+          [T - 10_000, 7],
+          [T - 1_000, 2],
+          [T, 5],
+          [T + 10_000, 4],
+        ]);
+        // [from, to): the bucket starting at `to` is not in it.
+        expect([...(await store.readPulse(T - 1_000, T + 10_000))].sort(([a], [b]) => a - b)).toEqual([
+          [T - 1_000, 2],
+          [T, 5],
+        ]);
+      }));
+
+    it('sums adds to one bucket from many writers at once', () =>
+      withStore(async ({ store }) => {
+        await Promise.all(Array.from({ length: 25 }, (_, i) => store.addPulse(T, i + 1)));
+        expect((await store.readPulse(T, T + 1)).get(T)).toBe((25 * 26) / 2);
+      }));
+
+    it('is never listed as an agent, nor read as one', () =>
+      withStore(async ({ store, lists }) => {
+        await store.addPulse(T, 3);
+        await store.create(makeAgentRecord({ agentId: 'web-1' }));
+        if (lists) {
+          const open = await collectPages((cursor) => store.listOpen({ limit: 10, cursor }), 10);
+          expect(open.map((record) => record.agentId)).toEqual(['web-1']);
+          const alive = await collectPages((cursor) => store.listByState('alive', { limit: 10, cursor }), 10);
+          expect(alive.map((record) => record.agentId)).toEqual(['web-1']);
+        }
+        await expect(store.get('web-1')).resolves.toBeDefined();
+      }));
+  });
+}
