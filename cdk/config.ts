@@ -63,6 +63,11 @@ const contextSchema = z
         message: 'must be whole seconds that divide an hour (1, 2, 5, 10, 30, 60, ...)',
       })
       .default(10),
+    // The expiry guard: see functions/core/expiry-guard.ts and the README.
+    expiryMaxDeferSeconds: z.coerce.number().int().min(0).max(86_400).default(600),
+    pulseDegradedShare: z.coerce.number().gt(0).lte(1).default(0.5),
+    pulseBaselineSeconds: z.coerce.number().int().min(60).max(21_600).default(3600),
+    pulseMinBaseline: z.coerce.number().int().min(1).default(10),
     // API stage throttling. 20,000 agents at a 30 s interval send ~670 requests/s; the defaults
     // leave room for a fleet-wide restart without letting a runaway client exhaust the account's
     // Lambda concurrency.
@@ -154,6 +159,7 @@ export interface ServiceConfig {
   heartbeat: { ttlSeconds: number; intervalSeconds: number; minTtlSeconds: number };
   reconcile: { minutes: number };
   pulse: { bucketSeconds: number };
+  guard: { maxDeferSeconds: number; degradedShare: number; baselineSeconds: number; minBaseline: number };
   api: { throttleRateLimit: number; throttleBurstLimit: number };
   logRetention: RetentionDays;
   alarms: {
@@ -204,6 +210,12 @@ export function readServiceConfig(tryGetContext: (key: string) => unknown): Serv
     },
     reconcile: { minutes: c.reconcileMinutes },
     pulse: { bucketSeconds: c.pulseBucketSeconds },
+    guard: {
+      maxDeferSeconds: c.expiryMaxDeferSeconds,
+      degradedShare: c.pulseDegradedShare,
+      baselineSeconds: c.pulseBaselineSeconds,
+      minBaseline: c.pulseMinBaseline,
+    },
     api: { throttleRateLimit: c.apiThrottleRateLimit, throttleBurstLimit: c.apiThrottleBurstLimit },
     logRetention: c.logRetentionDays as RetentionDays,
     alarms: {

@@ -123,6 +123,14 @@ export class HeartbeatStack extends Stack {
     this.ingest.setEnvironment('HEARTBEAT_INTERVAL_SECONDS', String(config.heartbeat.intervalSeconds));
     this.ingest.setEnvironment('MIN_TTL_SECONDS', String(config.heartbeat.minTtlSeconds));
     this.ingest.setEnvironment('PULSE_BUCKET_SECONDS', String(config.pulse.bucketSeconds));
+    // The expiry guard, in both functions that decide expiries.
+    for (const fn of [this.expiry, this.reconciler.fn]) {
+      fn.setEnvironment('PULSE_BUCKET_SECONDS', String(config.pulse.bucketSeconds));
+      fn.setEnvironment('EXPIRY_MAX_DEFER_SECONDS', String(config.guard.maxDeferSeconds));
+      fn.setEnvironment('PULSE_DEGRADED_SHARE', String(config.guard.degradedShare));
+      fn.setEnvironment('PULSE_BASELINE_SECONDS', String(config.guard.baselineSeconds));
+      fn.setEnvironment('PULSE_MIN_BASELINE', String(config.guard.minBaseline));
+    }
 
     this.api = new HeartbeatApi(this, 'Api', {
       ingest: this.ingest,

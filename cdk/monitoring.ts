@@ -34,6 +34,10 @@ export const SERVICE_METRICS = [
   'ReconcileExpired',
   'ReconcileReported',
   'ReconcileErrors',
+  'PulseFlushes',
+  'PulseFlushFailures',
+  'PulseReadFailures',
+  'ExpiriesDeferred',
 ] as const satisfies readonly MetricName[];
 export type ServiceMetric = (typeof SERVICE_METRICS)[number];
 
@@ -66,6 +70,7 @@ export class Monitoring extends Construct {
   readonly dlqNotEmpty: cloudwatch.Alarm;
   readonly ingest5xxRate: cloudwatch.Alarm;
   readonly expirySpike: cloudwatch.Alarm;
+  readonly pipelineSuspected: cloudwatch.Alarm;
   readonly functionErrors: Record<'ingest' | 'read' | 'expiry' | 'reconcile', cloudwatch.Alarm>;
   readonly reconcilerNotRunning: cloudwatch.Alarm;
   readonly topic: sns.ITopic | undefined;
@@ -155,6 +160,16 @@ export class Monitoring extends Construct {
       alarmDescription: `More than ${props.alarms.expirySpikeThreshold} agents expired within 5 minutes. Many at once usually means the pipeline (network, API, ingest, store), not the fleet: check ingest errors and the API before paging server owners.`,
       metric: this.serviceMetric('AgentsExpired', Duration.minutes(5)),
       threshold: props.alarms.expirySpikeThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    // One alarm for a deaf pipeline, however many agents it defers (core/expiry-guard.ts).
+    this.pipelineSuspected = this.alarm('PipelineSuspected', {
+      alarmDescription:
+        'Expiries are being deferred: during the silence of the agents that fell due, the service accepted far fewer heartbeats than usual (the fleet pulse), so the service itself is suspected (API, ingest, store or network), not the fleet. Agents that report again are never expired; the others are expired at most EXPIRY_MAX_DEFER_SECONDS late, marked suspectedPipelineOutage. See the "expiry deferred: pipeline degraded" lines, ingest errors and the API.',
+      metric: this.serviceMetric('ExpiriesDeferred', Duration.minutes(5)),
+      threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { HeartbeatPolicy } from './core/heartbeat.js';
+import type { GuardSettings } from './core/ports.js';
 import { LIMITS } from './core/limits.js';
 import { isValidBucketSeconds } from './core/pulse.js';
 import { toFieldProblems } from './core/validation.js';
@@ -94,6 +95,33 @@ const pulseSchema = z.object({ PULSE_BUCKET_SECONDS: pulseBucketSeconds(10) });
 
 export function readPulseConfig(env: Env): { bucketMs: number } {
   return { bucketMs: parseOrThrow(pulseSchema, env).PULSE_BUCKET_SECONDS * 1000 };
+}
+
+/** The expiry guard's thresholds (core/expiry-guard.ts), the same names in AWS and locally. */
+export const guardShape = {
+  EXPIRY_MAX_DEFER_SECONDS: wholeNumber(0, 86_400, 600),
+  PULSE_DEGRADED_SHARE: z._default(z.pipe(z.coerce.number(), z.number().check(z.gt(0), z.lte(1))), 0.5),
+  PULSE_BASELINE_SECONDS: wholeNumber(60, 6 * 3600, 3600),
+  PULSE_MIN_BASELINE: wholeNumber(1, 1_000_000, 10),
+};
+
+/**
+ * `recheckMs`: how soon a deferred agent is looked at again; in AWS the scheduler's precision
+ * (a minute), locally a few seconds.
+ */
+export function readGuardConfig(env: Env, recheckMs: number, bucketDefaultSeconds = 10): GuardSettings {
+  const c = parseOrThrow(
+    z.object({ PULSE_BUCKET_SECONDS: pulseBucketSeconds(bucketDefaultSeconds), ...guardShape }),
+    env,
+  );
+  return {
+    bucketMs: c.PULSE_BUCKET_SECONDS * 1000,
+    maxDeferMs: c.EXPIRY_MAX_DEFER_SECONDS * 1000,
+    degradedShare: c.PULSE_DEGRADED_SHARE,
+    baselineMs: c.PULSE_BASELINE_SECONDS * 1000,
+    minBaselinePerBucket: c.PULSE_MIN_BASELINE,
+    recheckMs,
+  };
 }
 
 export function readPolicy(env: Env): HeartbeatPolicy {

@@ -32,6 +32,11 @@ export interface ExpiryReport {
   /** Checks not passing at the last heartbeat, outputs cut to a few hundred characters. */
   failingChecks: CheckResult[];
   labels: Record<string, string>;
+  /**
+   * Expired at the end of a deferral (core/expiry-guard.ts): the service heard too little during
+   * the agent's silence to tell its own outage from the agent's, so this may be either.
+   */
+  suspectedPipelineOutage?: true;
 }
 
 /**

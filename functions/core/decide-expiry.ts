@@ -1,12 +1,25 @@
 import type { AgentRecord, CheckResult, DetectedBy, ExpiryReport } from './agent.js';
 import { appendTransition } from './decide-heartbeat.js';
+import type { PulseAssessment } from './expiry-guard.js';
+import type { GuardSettings } from './ports.js';
 import { type ExpiryTiming, expiresAt } from './timing.js';
 
 export type ExpiryDecision =
   | { kind: 'ignore'; reason: 'not-alive' }
   /** Fired before the expiry time (coalesced arming, or an old firing): arm for the real one. */
   | { kind: 'rearm'; fireAt: number; next: AgentRecord }
+  /**
+   * Due, but the service itself seems to have gone deaf during the agent's silence: look again at
+   * `fireAt`, never later than `limit` (the deadline plus the longest deferral).
+   */
+  | { kind: 'defer'; fireAt: number; limit: number; next: AgentRecord; assessment: PulseAssessment }
   | { kind: 'expire'; next: AgentRecord; report: ExpiryReport };
+
+/** What the expiry guard (core/expiry-guard.ts) found, for a decision that has it. */
+export interface GuardInput {
+  assessment: PulseAssessment;
+  settings: Pick<GuardSettings, 'maxDeferMs' | 'recheckMs'>;
+}
 
 /** Enough of a check's output to tell what failed; the record keeps the whole of it. */
 export const REPORT_OUTPUT_CHARS = 256;
@@ -24,6 +37,7 @@ export function decideExpiry(
   invocationId: string,
   detectedBy: DetectedBy,
   timing: ExpiryTiming,
+  guard?: GuardInput,
 ): ExpiryDecision {
   // Already expired (a duplicate delivery, I5) or deregistered: nothing to do, nothing to log.
   if (current.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
@@ -37,6 +51,24 @@ export function decideExpiry(
     return { kind: 'rearm', fireAt, next: { ...current, armedFor: fireAt } };
   }
 
+  // Deaf, not silent: defer, at most until the deadline plus the bound. Past the bound the
+  // expiry is reported anyway, marked, so a real mass failure still reaches on-call.
+  let suspectedPipelineOutage = false;
+  if (guard?.assessment.degraded === true) {
+    const limit = current.deadline + guard.settings.maxDeferMs;
+    if (now < limit) {
+      const deferTo = Math.min(now + guard.settings.recheckMs, limit);
+      return {
+        kind: 'defer',
+        fireAt: deferTo,
+        limit,
+        next: { ...current, armedFor: deferTo },
+        assessment: guard.assessment,
+      };
+    }
+    suspectedPipelineOutage = true;
+  }
+
   const report: ExpiryReport = {
     agentId: current.agentId,
     lastSeen: current.lastSeen,
@@ -48,6 +80,7 @@ export function decideExpiry(
     bootId: current.bootId,
     failingChecks: current.checks.filter((check) => check.status !== 'pass').map(shortened),
     labels: current.labels,
+    ...(suspectedPipelineOutage ? { suspectedPipelineOutage: true as const } : {}),
   };
   return {
     kind: 'expire',

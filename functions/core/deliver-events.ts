@@ -66,5 +66,7 @@ function writeLine(deps: CoreDeps, event: OutboxEvent): void {
     failingChecks: report.failingChecks,
     labels: report.labels,
     expiredBy: event.by,
+    // Expired at the end of a deferral: the service may have been deaf rather than the agent dead.
+    suspectedPipelineOutage: report.suspectedPipelineOutage === true,
   });
 }

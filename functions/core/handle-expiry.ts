@@ -1,13 +1,17 @@
 import type { AgentRecord, DetectedBy } from './agent.js';
-import { decideExpiry } from './decide-expiry.js';
+import { type ExpiryDecision, decideExpiry } from './decide-expiry.js';
+import { type PulseAssessment, assessPulse } from './expiry-guard.js';
+import { toIso } from './time.js';
 import { deliverEvents } from './deliver-events.js';
-import type { Budget, CoreDeps } from './ports.js';
+import type { Budget, CoreDeps, ExpiryGuardDeps } from './ports.js';
 import { done, writeAgent } from './write-protocol.js';
 
 export type ExpiryResult =
   | { kind: 'ignored'; reason: 'unknown-agent' | 'not-alive' }
   /** armedFor null: the re-arm failed and the record says so; the reconciler arms one. */
   | { kind: 'rearmed'; armedFor: number | null }
+  /** Due, but the service seemed deaf: looked at again at armedFor (or by the reconciler). */
+  | { kind: 'deferred'; armedFor: number | null }
   | { kind: 'expired'; record: AgentRecord };
 
 export interface ExpiryOutcome {
@@ -27,6 +31,11 @@ export interface ExpiryOutcome {
  * first attempt committed the expiry and then died finds the event under its own id and delivers
  * it; another delivery of the same firing has another id, finds the agent expired and writes
  * nothing (I5).
+ *
+ * With the expiry guard (deps.guard), a due agent whose silence the service itself barely heard
+ * (core/expiry-guard.ts) is deferred instead: re-armed, one WARN line, at most until its deadline
+ * plus the bound, after which it is expired marked suspectedPipelineOutage. A heartbeat meanwhile
+ * moves its deadline: it never went down, and nothing is logged for it.
  */
 export async function handleExpiry(
   deps: CoreDeps,
@@ -35,12 +44,29 @@ export async function handleExpiry(
   budget: Budget,
   detectedBy: DetectedBy = 'schedule',
 ): Promise<ExpiryOutcome> {
+  const pulse = deps.guard === undefined ? undefined : await readPulse(deps, deps.guard, budget);
   let seen: AgentRecord | undefined;
+  let deferral: Extract<ExpiryDecision, { kind: 'defer' }> | undefined;
   const result = await writeAgent<ExpiryResult>(deps, agentId, budget, (current, { now }) => {
     seen = current;
     if (current === undefined) return done({ kind: 'ignored', reason: 'unknown-agent' });
-    const decision = decideExpiry(current, now, invocationId, detectedBy, deps.timing);
+    const guard =
+      deps.guard === undefined || pulse === undefined
+        ? undefined
+        : { assessment: pulse(current, now), settings: deps.guard.settings };
+    const decision = decideExpiry(current, now, invocationId, detectedBy, deps.timing, guard);
     if (decision.kind === 'ignore') return done({ kind: 'ignored', reason: decision.reason });
+    if (decision.kind === 'defer') {
+      deferral = decision;
+      return {
+        kind: 'write',
+        next: decision.next,
+        arm: decision.fireAt,
+        armLimit: decision.limit,
+        result: (committed) => ({ kind: 'deferred', armedFor: committed.armedFor }),
+      };
+    }
+    deferral = undefined;
     if (decision.kind === 'rearm') {
       return {
         kind: 'write',
@@ -63,6 +89,9 @@ export async function handleExpiry(
     };
   });
 
+  if (result.kind === 'deferred' && deferral !== undefined && seen !== undefined) {
+    logDeferral(deps, seen, deferral, result.armedFor);
+  }
   const record = result.kind === 'expired' ? result.record : seen;
   const reported =
     record === undefined
@@ -70,3 +99,50 @@ export async function handleExpiry(
       : await deliverEvents(deps, record, (event) => event.by === invocationId, budget);
   return { result, reported };
 }
+
+/**
+ * The pulse this invocation judges by, read once (and shared with the instance's other
+ * decisions for a bucket). A pulse that cannot be read cannot clear the service: the expiry is
+ * deferred, as for a deaf one, and the bound still reports it.
+ */
+async function readPulse(
+  deps: CoreDeps,
+  guard: ExpiryGuardDeps,
+  budget: Budget,
+): Promise<(current: AgentRecord, now: number) => PulseAssessment> {
+  try {
+    const counts = await guard.reader.counts(budget);
+    return (current, now) => assessPulse(counts, current, now, guard.settings);
+  } catch (error) {
+    deps.metrics.count('PulseReadFailures');
+    deps.log.warn('pulse unreadable; due expiries are deferred until it reads again or the bound', { error });
+    return () => ({
+      degraded: true,
+      heardPerBucket: 0,
+      baselinePerBucket: null,
+      windowBuckets: 0,
+      unreadable: true,
+    });
+  }
+}
+
+function logDeferral(
+  deps: CoreDeps,
+  record: AgentRecord,
+  deferral: Extract<ExpiryDecision, { kind: 'defer' }>,
+  armedFor: number | null,
+): void {
+  deps.metrics.count('ExpiriesDeferred');
+  deps.log.warn(DEFERRED_MESSAGE, {
+    agentId: record.agentId,
+    lastSeen: toIso(record.lastSeen),
+    deadline: toIso(record.deadline),
+    // When it is looked at again (null: the re-arm failed; the reconciler looks), and the latest
+    // it can be expired, marked suspectedPipelineOutage, if the service still hears too little.
+    recheckAt: armedFor === null ? null : toIso(armedFor),
+    expiresAtLatest: toIso(deferral.limit),
+    ...deferral.assessment,
+  });
+}
+
+export const DEFERRED_MESSAGE = 'expiry deferred: pipeline degraded';

@@ -130,10 +130,36 @@ export type MetricName =
   | 'ReconcileReported'
   | 'ReconcileErrors'
   | 'PulseFlushes'
-  | 'PulseFlushFailures';
+  | 'PulseFlushFailures'
+  | 'PulseReadFailures'
+  | 'ExpiriesDeferred';
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;
+}
+
+/** The expiry guard's thresholds (core/expiry-guard.ts). */
+export interface GuardSettings {
+  bucketMs: number;
+  /** Deaf: the silence heard less than this share of the baseline per bucket (default 0.5). */
+  degradedShare: number;
+  /** The baseline is the median bucket of this long before the silence (default an hour). */
+  baselineMs: number;
+  /**
+   * A baseline of fewer heartbeats per bucket cannot tell one agent's death from deafness (a
+   * fleet of three, a laptop demo): not judged, the agent expires as without the guard.
+   */
+  minBaselinePerBucket: number;
+  /** A deferred agent expires anyway this long after its deadline (default 600 s). */
+  maxDeferMs: number;
+  /** A deferred agent is looked at again after this long (the scheduler's precision in AWS). */
+  recheckMs: number;
+}
+
+/** The expiry guard's pulse and thresholds (core/expiry-guard.ts). */
+export interface ExpiryGuardDeps {
+  reader: { counts(budget: Budget): Promise<ReadonlyMap<number, number>> };
+  settings: GuardSettings;
 }
 
 /** What every use case that writes an agent needs; log and metrics carry the on-call lines. */
@@ -145,4 +171,6 @@ export interface CoreDeps {
   metrics: Metrics;
   /** The commit window and expiry grace (core/timing.ts). */
   timing: ExpiryTiming;
+  /** Defers expiries while the service itself seems deaf (issue 9); none: expire at the deadline. */
+  guard?: ExpiryGuardDeps;
 }

@@ -45,6 +45,8 @@ export interface ReconcileReport {
   /** Alive agents whose deadline passed more than the precision ago: their timer was lost. */
   overdue: number;
   rearmed: number;
+  /** Due agents whose expiry the guard deferred: the service seemed deaf (core/expiry-guard.ts). */
+  deferred: number;
   expired: number;
   /** Events delivered here that their committer never delivered. */
   reported: number;
@@ -91,6 +93,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     checked: 0,
     overdue: 0,
     rearmed: 0,
+    deferred: 0,
     expired: 0,
     reported: 0,
     errors: 0,
@@ -201,6 +204,7 @@ async function reconcileOne(deps: ReconcileDeps, listed: AgentRecord, run: RunSt
       'reconciler',
     );
     if (result.kind === 'expired') report.expired++;
+    if (result.kind === 'deferred') report.deferred++;
     if (result.kind === 'rearmed') {
       // A re-arm that failed (armedFor still null) is not a repair: the next pass tries again.
       if (result.armedFor !== null) report.rearmed++;

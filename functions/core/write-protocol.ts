@@ -16,6 +16,11 @@ export type Step<R> =
       next: AgentRecord;
       /** Write the agent's schedule for this time first (best effort: see writeAgent). */
       arm?: number;
+      /**
+       * The latest the schedule may fire: the record's expiry time unless a deferral (the expiry
+       * guard) names a later one, bounded by its own limit.
+       */
+      armLimit?: number;
       /** Whether a record read back after an ambiguous failure is this write (default: equal). */
       isOurs?: (found: AgentRecord) => boolean;
       result: (committed: AgentRecord) => R;
@@ -103,7 +108,7 @@ async function attempts<R>(
 
     let next = step.next;
     if (step.arm !== undefined) {
-      const latest = expiresAt(next, deps.timing);
+      const latest = step.armLimit ?? expiresAt(next, deps.timing);
       if (step.arm > latest) {
         throw new Error(`decision for ${agentId} arms after its own expiry time: a bug in the decision`);
       }

@@ -7,11 +7,13 @@ import { CircuitBreakingScheduler } from '../adapters/scheduler/circuit-breaker.
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AgentStore, CheckpointStore, CoreDeps, PulseStore } from '../core/ports.js';
+import { PulseReader } from '../core/expiry-guard.js';
 import { AWS_TIMING } from '../core/timing.js';
 import {
   type PersistenceConfig,
   type TokenConfig,
   couchbaseSettingsSchema,
+  readGuardConfig,
   readSchedulerConfig,
   tokenSecretSchema,
 } from '../config.js';
@@ -116,10 +118,16 @@ export async function composeCore(
     },
   );
   const store = await composeStore(persistence);
+  // The scheduler's precision: a deferred agent is looked at again a minute later.
+  const guardSettings = readGuardConfig(env, 60_000);
   return {
     store,
     checkpoints: store,
     pulseStore: store,
+    guard: {
+      reader: new PulseReader({ store, clock: systemClock, settings: guardSettings }),
+      settings: guardSettings,
+    },
     scheduler,
     clock: systemClock,
     log,

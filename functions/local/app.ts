@@ -8,7 +8,16 @@ import type { LocalStoreConfig } from './config.js';
 import type { HeartbeatPolicy } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
 import { allOpenAgents } from '../core/list-agents.js';
-import type { AgentStore, CheckpointStore, Clock, CoreDeps, Log, PulseStore } from '../core/ports.js';
+import type {
+  AgentStore,
+  CheckpointStore,
+  Clock,
+  CoreDeps,
+  GuardSettings,
+  Log,
+  PulseStore,
+} from '../core/ports.js';
+import { PulseReader } from '../core/expiry-guard.js';
 import { PulseRecorder } from '../core/pulse.js';
 import type { ReconcileReport } from '../core/reconcile.js';
 import { LOCAL_TIMING } from '../core/timing.js';
@@ -33,6 +42,8 @@ export interface LocalAppOptions {
   reconcileIntervalSeconds: number;
   /** The fleet pulse's bucket (core/pulse.ts); 1 s unless set. */
   pulseBucketSeconds?: number;
+  /** The expiry guard's thresholds (core/expiry-guard.ts); none: expiries are not guarded. */
+  guard?: GuardSettings;
   log: Log;
   clock?: Clock;
   /** The scheduler's and the reconciler's timers; virtual ones in tests that simulate hours. */
@@ -88,6 +99,14 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     log: options.log,
     metrics: noMetrics,
     timing: LOCAL_TIMING,
+    ...(options.guard === undefined
+      ? {}
+      : {
+          guard: {
+            reader: new PulseReader({ store, clock, settings: options.guard }),
+            settings: options.guard,
+          },
+        }),
   };
   expire = makeExpiryHandler({ core });
 

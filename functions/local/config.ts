@@ -3,6 +3,7 @@ import {
   type CouchbaseSettings,
   type Env,
   couchbaseSettingsSchema,
+  guardShape,
   nonEmpty,
   parseOrThrow,
   policySchema,
@@ -16,6 +17,9 @@ import {
 // Lambda bundle carries them.
 
 export const DEV_TOKEN = 'dev-heartbeat-token';
+
+/** How soon the local runner looks again at an agent whose expiry the guard deferred. */
+export const LOCAL_RECHECK_MS = 5_000;
 
 const localSchema = z.extend(policySchema, {
   PORT: wholeNumber(0, 65535, 3000),
@@ -32,6 +36,7 @@ const localSchema = z.extend(policySchema, {
   RECONCILE_INTERVAL_SECONDS: wholeNumber(1, 3600, 60),
   // Finer than the shortest local TTL (1 s is allowed here).
   PULSE_BUCKET_SECONDS: pulseBucketSeconds(1),
+  ...guardShape,
 });
 
 export type LocalConfig = ReturnType<typeof readLocalConfig>;
@@ -51,6 +56,15 @@ export function readLocalConfig(env: Env) {
     tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
     reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
     pulseBucketSeconds: c.PULSE_BUCKET_SECONDS,
+    guard: {
+      bucketMs: c.PULSE_BUCKET_SECONDS * 1000,
+      maxDeferMs: c.EXPIRY_MAX_DEFER_SECONDS * 1000,
+      degradedShare: c.PULSE_DEGRADED_SHARE,
+      baselineMs: c.PULSE_BASELINE_SECONDS * 1000,
+      minBaselinePerBucket: c.PULSE_MIN_BASELINE,
+      // The local scheduler fires to the millisecond: look again soon.
+      recheckMs: LOCAL_RECHECK_MS,
+    },
   };
 }
 

@@ -43,6 +43,9 @@ describe('the local runner killed with SIGKILL at random moments, restarted on t
           // The reconciler runs at each start, and not again within the test: an agent whose
           // timer a restart lost would stay alive, and fail the test, instead of being rescued.
           RECONCILE_INTERVAL_SECONDS: '3600',
+          // The whole fleet stops at the end, which the expiry guard reads as a deaf service and
+          // defers (its own tests cover that): here every agent must expire at its deadline.
+          EXPIRY_MAX_DEFER_SECONDS: '0',
         }).then((r) => {
           runners.push(r);
           return r;

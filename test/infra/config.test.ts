@@ -14,6 +14,7 @@ describe('context', () => {
       heartbeat: { ttlSeconds: 90, intervalSeconds: 30, minTtlSeconds: 60 },
       reconcile: { minutes: 5 },
       pulse: { bucketSeconds: 10 },
+      guard: { maxDeferSeconds: 600, degradedShare: 0.5, baselineSeconds: 3600, minBaseline: 10 },
       api: { throttleRateLimit: 1000, throttleBurstLimit: 2000 },
       logRetention: 30,
       alarms: { email: undefined, topicArn: undefined, expirySpikeThreshold: 50, ingest5xxRatePercent: 1 },

@@ -207,7 +207,7 @@ describe('alarm notifications', () => {
     if (topic === undefined) throw new Error('no topic');
     const topicRef = s.render({ Ref: s.logicalId(topic) });
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) {
       expect(s.render(alarm.Properties.AlarmActions)).toEqual([topicRef]);
       expect(s.render(alarm.Properties.OKActions)).toEqual([topicRef]);

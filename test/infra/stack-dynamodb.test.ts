@@ -236,6 +236,11 @@ describe('functions', () => {
       EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
       SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
       EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+      PULSE_BUCKET_SECONDS: '10',
+      EXPIRY_MAX_DEFER_SECONDS: '600',
+      PULSE_DEGRADED_SHARE: '0.5',
+      PULSE_BASELINE_SECONDS: '3600',
+      PULSE_MIN_BASELINE: '10',
     });
   });
 
@@ -283,6 +288,11 @@ describe('functions', () => {
       EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
       SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
       EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+      PULSE_BUCKET_SECONDS: '10',
+      EXPIRY_MAX_DEFER_SECONDS: '600',
+      PULSE_DEGRADED_SHARE: '0.5',
+      PULSE_BASELINE_SECONDS: '3600',
+      PULSE_MIN_BASELINE: '10',
     });
   });
 
@@ -663,7 +673,7 @@ describe('on-call', () => {
 
   it('treats missing data as OK (but for the reconciler not running) and notifies nobody unless a topic or e-mail is configured', () => {
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) {
       const notRunning = alarm.Properties.MetricName === 'Invocations';
       expect(alarm.Properties.TreatMissingData).toBe(notRunning ? 'breaching' : 'notBreaching');
@@ -671,6 +681,20 @@ describe('on-call', () => {
       expect(typeof alarm.Properties.AlarmDescription).toBe('string');
     }
     s.template.resourceCountIs('AWS::SNS::Topic', 0);
+  });
+
+  it('has one "pipeline suspected" alarm on deferred expiries, however many agents they are', () => {
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.MetricName === 'ExpiriesDeferred',
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({
+      Namespace: 'HeartbeatService',
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarms[0]?.Properties.AlarmDescription).toMatch(/suspectedPipelineOutage/);
   });
 
   it('saves the Logs Insights queries on-call needs', () => {

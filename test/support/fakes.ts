@@ -3,6 +3,7 @@ import type {
   AgentStore,
   Clock,
   CoreDeps,
+  ExpiryGuardDeps,
   ExpiryScheduler,
   Log,
   MetricName,
@@ -105,6 +106,7 @@ export function coreDeps(parts: {
   log?: Log;
   metrics?: Metrics;
   timing?: ExpiryTiming;
+  guard?: ExpiryGuardDeps;
 }): CoreDeps {
   return { log: new RecordingLog(), metrics: noMetrics, timing: NO_GRACE, ...parts };
 }

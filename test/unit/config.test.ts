@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  readGuardConfig,
   readPersistence,
   readPolicy,
   readPulseConfig,
   readSchedulerConfig,
   readTokens,
 } from '../../functions/config.js';
-import { DEV_TOKEN, readLocalConfig } from '../../functions/local/config.js';
+import { DEV_TOKEN, LOCAL_RECHECK_MS, readLocalConfig } from '../../functions/local/config.js';
 
 describe('configuration', () => {
   it('gives the local runner documented defaults', () => {
@@ -19,6 +20,14 @@ describe('configuration', () => {
       tokenIsDefault: true,
       reconcileIntervalSeconds: 60,
       pulseBucketSeconds: 1,
+      guard: {
+        bucketMs: 1_000,
+        maxDeferMs: 600_000,
+        degradedShare: 0.5,
+        baselineMs: 3_600_000,
+        minBaselinePerBucket: 10,
+        recheckMs: LOCAL_RECHECK_MS,
+      },
     });
   });
 
@@ -70,6 +79,39 @@ describe('configuration', () => {
       expect(() => readPulseConfig({ PULSE_BUCKET_SECONDS: bad }), bad).toThrow(/PULSE_BUCKET_SECONDS/);
     }
     expect(readLocalConfig({ PULSE_BUCKET_SECONDS: '5' }).pulseBucketSeconds).toBe(5);
+  });
+
+  it("reads the expiry guard's thresholds under the same names in AWS and locally, validated", () => {
+    expect(readGuardConfig({}, 60_000)).toEqual({
+      bucketMs: 10_000,
+      maxDeferMs: 600_000,
+      degradedShare: 0.5,
+      baselineMs: 3_600_000,
+      minBaselinePerBucket: 10,
+      recheckMs: 60_000,
+    });
+    const env = {
+      EXPIRY_MAX_DEFER_SECONDS: '300',
+      PULSE_DEGRADED_SHARE: '0.3',
+      PULSE_BASELINE_SECONDS: '1800',
+      PULSE_MIN_BASELINE: '50',
+    };
+    expect(readGuardConfig(env, 60_000)).toMatchObject({
+      maxDeferMs: 300_000,
+      degradedShare: 0.3,
+      baselineMs: 1_800_000,
+      minBaselinePerBucket: 50,
+    });
+    expect(readLocalConfig(env).guard).toMatchObject({ maxDeferMs: 300_000, degradedShare: 0.3 });
+    for (const [name, bad] of [
+      ['EXPIRY_MAX_DEFER_SECONDS', '-1'],
+      ['PULSE_DEGRADED_SHARE', '0'],
+      ['PULSE_DEGRADED_SHARE', '1.5'],
+      ['PULSE_BASELINE_SECONDS', '10'],
+      ['PULSE_MIN_BASELINE', '0'],
+    ] as const) {
+      expect(() => readGuardConfig({ [name]: bad }, 60_000), `${name}=${bad}`).toThrow(name);
+    }
   });
 
   it('accepts several tokens for rotation and refuses an empty list', () => {

@@ -150,6 +150,7 @@ describe('every expiry reported, once (I5, I9)', () => {
       failingChecks: [{ name: 'disk', status: 'fail', output: '97% used' }],
       labels: { rack: 'r12' },
       expiredBy: 'req-9',
+      suspectedPipelineOutage: false,
     });
   });
 });

@@ -1,0 +1,125 @@
+import type { AgentRecord } from './agent.js';
+import { callOptions } from './budget.js';
+import type { Budget, Clock, GuardSettings, PulseStore } from './ports.js';
+import { HOUR_MS, bucketStart } from './pulse.js';
+
+/**
+ * The guard that keeps the service's own outage from expiring the fleet (issue 9). Before an
+ * expiry, it asks whether the service went deaf during the agent's silence: whether the fleet
+ * pulse (core/pulse.ts) over that silence fell well below its recent baseline. If so the expiry
+ * is deferred, not dropped, and at most until `maxDeferMs` after the deadline (GuardSettings, in
+ * ports.ts with the rest of what the core is given).
+ */
+
+/**
+ * A silence longer than this is judged by its last hour: enough to tell an outage, and it keeps
+ * the pulse read to a fixed three hourly items whatever the agent's TTL.
+ */
+export const MAX_WINDOW_MS = HOUR_MS;
+
+export interface PulseAssessment {
+  degraded: boolean;
+  /** Mean accepted heartbeats per bucket over the agent's silence. */
+  heardPerBucket: number;
+  /** Median per bucket before it; null when there is no history to compare with. */
+  baselinePerBucket: number | null;
+  /** Buckets in the silence that could be judged (complete, and flushed). */
+  windowBuckets: number;
+  /** The pulse could not be read: treated as deaf. */
+  unreadable?: true;
+}
+
+/**
+ * Judges the pulse over one agent's silence (pure). The silence is the complete buckets after the
+ * one holding `lastSeen` and before the deadline, less the latest bucket (instances write a
+ * bucket's count with their first heartbeat of the next one). A bucket nobody wrote counts as
+ * zero: deaf. The baseline is the median bucket of `baselineMs` before the silence, or of what
+ * history there is: it starts at the first bucket anyone wrote. No history, a baseline thinner than
+ * `minBaselinePerBucket`, or a silence too short to hold a complete bucket cannot be judged: not
+ * degraded, so the agent expires as it would without the guard.
+ */
+export function assessPulse(
+  counts: ReadonlyMap<number, number>,
+  agent: Pick<AgentRecord, 'lastSeen' | 'deadline'>,
+  now: number,
+  settings: Pick<GuardSettings, 'bucketMs' | 'degradedShare' | 'baselineMs' | 'minBaselinePerBucket'>,
+): PulseAssessment {
+  const { bucketMs } = settings;
+  const windowEnd = bucketStart(Math.min(agent.deadline, now - bucketMs), bucketMs);
+  const windowStart = Math.max(
+    bucketStart(agent.lastSeen, bucketMs) + bucketMs,
+    bucketStart(windowEnd - MAX_WINDOW_MS, bucketMs),
+  );
+  const window = bucketsIn(counts, windowStart, windowEnd, bucketMs);
+  const firstWritten = Math.min(...counts.keys());
+  const baseline = bucketsIn(
+    counts,
+    Math.max(windowStart - settings.baselineMs, firstWritten),
+    windowStart,
+    bucketMs,
+  );
+  const heardPerBucket = window.length === 0 ? 0 : window.reduce((sum, n) => sum + n, 0) / window.length;
+  const baselinePerBucket = baseline.length === 0 ? null : median(baseline);
+  return {
+    degraded:
+      window.length > 0 &&
+      baselinePerBucket !== null &&
+      baselinePerBucket >= settings.minBaselinePerBucket &&
+      heardPerBucket < settings.degradedShare * baselinePerBucket,
+    heardPerBucket: round(heardPerBucket),
+    baselinePerBucket: baselinePerBucket === null ? null : round(baselinePerBucket),
+    windowBuckets: window.length,
+  };
+}
+
+/** The counts of the buckets starting in [from, to), zero for those nobody wrote. */
+function bucketsIn(
+  counts: ReadonlyMap<number, number>,
+  from: number,
+  to: number,
+  bucketMs: number,
+): number[] {
+  const values: number[] = [];
+  for (let bucket = from; bucket < to; bucket += bucketMs) values.push(counts.get(bucket) ?? 0);
+  return values;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * Reads the pulse an expiry decision needs: the last `MAX_WINDOW_MS + baselineMs` and a bucket,
+ * the same range for every agent, so one read (three hourly items) serves every decision in this
+ * instance for a bucket's length. A mass expiry costs one pulse read per instance per bucket.
+ */
+export class PulseReader {
+  #cached: { at: number; counts: Map<number, number> } | undefined;
+  #reading: Promise<Map<number, number>> | undefined;
+
+  constructor(private readonly deps: { store: PulseStore; clock: Clock; settings: GuardSettings }) {}
+
+  async counts(budget: Budget): Promise<Map<number, number>> {
+    const now = this.deps.clock.now();
+    const { bucketMs, baselineMs } = this.deps.settings;
+    if (this.#cached !== undefined && now - this.#cached.at < bucketMs) return this.#cached.counts;
+    const from = bucketStart(now - MAX_WINDOW_MS - baselineMs - 2 * bucketMs, bucketMs);
+    // One read at a time, however many decisions (the reconciler's concurrent ones) ask meanwhile.
+    this.#reading ??= this.deps.store
+      .readPulse(from, now, callOptions(budget, 'store'))
+      .then((counts) => {
+        this.#cached = { at: now, counts };
+        return counts;
+      })
+      .finally(() => {
+        this.#reading = undefined;
+      });
+    return this.#reading;
+  }
+}
