@@ -21,6 +21,9 @@ export interface GuardInput {
   settings: Pick<GuardSettings, 'maxDeferMs' | 'recheckMs'>;
 }
 
+/** How long before the deferral's bound its last look comes (see decideExpiry). */
+export const FINAL_LEAD_MS = 10_000;
+
 /** Enough of a check's output to tell what failed; the record keeps the whole of it. */
 export const REPORT_OUTPUT_CHARS = 256;
 
@@ -56,8 +59,11 @@ export function decideExpiry(
   let suspectedPipelineOutage = false;
   if (guard?.assessment.degraded === true) {
     const limit = current.deadline + guard.settings.maxDeferMs;
-    if (now < limit) {
-      const deferTo = Math.min(now + guard.settings.recheckMs, limit);
+    // The last look comes a little before the bound, so a scheduler that fires a few seconds
+    // late (EventBridge: whole seconds, nothing sooner than 5 s out) still lands within it.
+    const lastLook = limit - Math.min(guard.settings.recheckMs, FINAL_LEAD_MS);
+    if (now < lastLook) {
+      const deferTo = Math.min(now + guard.settings.recheckMs, lastLook);
       return {
         kind: 'defer',
         fireAt: deferTo,

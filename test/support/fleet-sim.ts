@@ -1,15 +1,19 @@
 import { KeyedMinHeap } from '../../functions/adapters/scheduler/keyed-min-heap.js';
 import type { ExpiryPayload } from '../../functions/core/agent.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
+import { PulseReader } from '../../functions/core/expiry-guard.js';
 import type {
   AgentStore,
   CallOptions,
   CheckpointStore,
   Clock,
   ExpiryScheduler,
+  GuardSettings,
   Log,
+  PulseStore,
   ScheduleRequest,
 } from '../../functions/core/ports.js';
+import { PulseRecorder } from '../../functions/core/pulse.js';
 import { AWS_TIMING } from '../../functions/core/timing.js';
 import { makeExpiryHandler } from '../../functions/handlers/expiry.js';
 import { makeIngestHandler } from '../../functions/handlers/ingest.js';
@@ -27,7 +31,7 @@ import { RecordingLog, ampleContext } from './fakes.js';
  * dead-lettered), and the reconciler on a rate. Every event runs to completion, in time order.
  */
 export interface FleetOptions {
-  store: AgentStore & CheckpointStore;
+  store: AgentStore & CheckpointStore & PulseStore;
   agents: number;
   intervalSeconds: number;
   ttlSeconds: number;
@@ -41,6 +45,10 @@ export interface FleetOptions {
   deleteAfterFire?: 'before-invoke' | 'after-return';
   /** Every scheduler call fails while this is true (a Scheduler API brownout). */
   schedulerDown?: (now: number) => boolean;
+  /** The HTTP front answers 503 (the heartbeat never reaches ingest) while this is true. */
+  ingestDown?: (now: number) => boolean;
+  /** The expiry guard and the fleet pulse it reads, as deployed (none: expiries unguarded). */
+  guard?: GuardSettings;
   /** A firing this says true for is never delivered (Scheduler's dead-letter queue). */
   dropFiring?: (now: number, agentId: string) => boolean;
   /** When each agent stops reporting (Infinity: never). */
@@ -97,6 +105,14 @@ export class SimulatedFleet {
       log: quiet,
       metrics: noMetrics,
       timing: AWS_TIMING,
+      ...(options.guard === undefined
+        ? {}
+        : {
+            guard: {
+              reader: new PulseReader({ store: options.store, clock: this.clock, settings: options.guard }),
+              settings: options.guard,
+            },
+          }),
     };
     this.ingest = makeIngestHandler({
       core,
@@ -106,6 +122,16 @@ export class SimulatedFleet {
         minTtlSeconds: 1,
       },
       authenticate: makeBearerAuth([TOKEN]),
+      ...(options.guard === undefined
+        ? {}
+        : {
+            pulse: new PulseRecorder({
+              store: options.store,
+              bucketMs: options.guard.bucketMs,
+              log: quiet,
+              metrics: noMetrics,
+            }),
+          }),
     });
     this.expire = makeExpiryHandler({ core });
     this.reconcile = makeReconcileHandler({
@@ -181,6 +207,12 @@ export class SimulatedFleet {
     const silentFrom = this.options.silentFrom?.(agent) ?? Number.POSITIVE_INFINITY;
     if (this.now >= silentFrom) return;
     const agentId = this.agentId(agent);
+    if (this.options.ingestDown?.(this.now) === true) {
+      this.counts.failed++;
+      this.counts.worstStatus = Math.max(this.counts.worstStatus, 503);
+      this.at(this.now + this.options.intervalSeconds * 1000, `beat:${agent}`, () => this.beat(agent));
+      return;
+    }
     const response = await this.ingest(heartbeatEvent({ agentId }), ampleContext());
     if (response.statusCode === 200) {
       this.counts.ok++;

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
+import { FINAL_LEAD_MS } from '../../functions/core/decide-expiry.js';
+import { DEFERRED_MESSAGE } from '../../functions/core/handle-expiry.js';
+import type { GuardSettings } from '../../functions/core/ports.js';
+import { AWS_TIMING } from '../../functions/core/timing.js';
+import { SimulatedFleet } from '../support/fleet-sim.js';
+
+// The service's own outage must not expire the fleet (issue 9): the deployed handlers, the fleet
+// pulse and the expiry guard in virtual time, with an hour of healthy history first.
+const MINUTE = 60_000;
+const START = Date.UTC(2030, 0, 1);
+const AGENTS = 300;
+const INTERVAL = 30;
+const TTL = 90;
+const OUTAGE_FROM = START + 70 * MINUTE;
+const OUTAGE_MS = 3 * TTL * 1000;
+const GUARD: GuardSettings = {
+  bucketMs: 10_000,
+  degradedShare: 0.5,
+  baselineMs: 60 * MINUTE,
+  minBaselinePerBucket: 10,
+  maxDeferMs: 600_000,
+  recheckMs: 60_000,
+};
+const GRACE_MS = AWS_TIMING.graceMs;
+
+function fleet(options: { ingestDown?: (now: number) => boolean; silentFrom?: (agent: number) => number }) {
+  return new SimulatedFleet({
+    store: new MemoryAgentStore(),
+    agents: AGENTS,
+    intervalSeconds: INTERVAL,
+    ttlSeconds: TTL,
+    reconcileMinutes: 5,
+    start: START,
+    guard: GUARD,
+    ...options,
+  });
+}
+
+function expiryLines(sim: SimulatedFleet) {
+  return sim.log.withMessage('agent expired').map((line) => ({
+    agentId: String(line.attributes.agentId),
+    lateMs: Date.parse(String(line.attributes.detectedAt)) - Date.parse(String(line.attributes.expiredAt)),
+    suspected: line.attributes.suspectedPipelineOutage,
+  }));
+}
+
+describe('the expiry guard through outages of the service itself', () => {
+  it('ingest down for 3 x TTL: no agent that reports again is expired; the really silent ones expire, late by at most the bound', async () => {
+    // A tenth of the fleet dies as the outage begins; the rest report again once it is over.
+    const dead = (agent: number) => agent % 10 === 0;
+    const sim = fleet({
+      ingestDown: (now) => now >= OUTAGE_FROM && now < OUTAGE_FROM + OUTAGE_MS,
+      silentFrom: (agent) => (dead(agent) ? OUTAGE_FROM : Number.POSITIVE_INFINITY),
+    });
+    await sim.run(OUTAGE_FROM + OUTAGE_MS + 20 * MINUTE);
+    const lines = expiryLines(sim);
+    const deadIds = new Set(
+      Array.from({ length: AGENTS }, (_, a) => a)
+        .filter(dead)
+        .map((a) => sim.agentId(a)),
+    );
+    expect(lines.filter((line) => !deadIds.has(line.agentId))).toEqual([]); // no false expiry
+    expect(new Set(lines.map((line) => line.agentId))).toEqual(deadIds); // none missed
+    for (const line of lines) {
+      expect(line.lateMs).toBeLessThanOrEqual(GUARD.maxDeferMs);
+      expect(line.suspected).toBe(true); // their silence fell in the outage: it cannot tell
+    }
+    expect(sim.log.withMessage(DEFERRED_MESSAGE).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('a fifth of the fleet really dies while the service is healthy: each expires on time, none deferred', async () => {
+    const dies = (agent: number) => agent % 5 === 0;
+    const sim = fleet({ silentFrom: (agent) => (dies(agent) ? OUTAGE_FROM : Number.POSITIVE_INFINITY) });
+    await sim.run(OUTAGE_FROM + 15 * MINUTE);
+    const lines = expiryLines(sim);
+    expect(lines).toHaveLength(AGENTS / 5);
+    for (const line of lines) {
+      expect(line.lateMs).toBeLessThanOrEqual(GRACE_MS + 1_000);
+      expect(line.suspected).toBe(false);
+    }
+    expect(sim.log.withMessage(DEFERRED_MESSAGE)).toEqual([]);
+  }, 60_000);
+
+  it('a power cut (every agent stops, the service healthy): all expire, late by at most the bound, marked', async () => {
+    const sim = fleet({ silentFrom: () => OUTAGE_FROM });
+    await sim.run(OUTAGE_FROM + 20 * MINUTE);
+    const lines = expiryLines(sim);
+    expect(new Set(lines.map((line) => line.agentId)).size).toBe(AGENTS);
+    for (const line of lines) {
+      expect(line.lateMs).toBeLessThanOrEqual(GUARD.maxDeferMs);
+      expect(line.lateMs).toBeGreaterThanOrEqual(GUARD.maxDeferMs - FINAL_LEAD_MS);
+      expect(line.suspected).toBe(true);
+    }
+  }, 60_000);
+});
