@@ -17,6 +17,12 @@ import { HOUR_MS, bucketStart } from './pulse.js';
  */
 export const MAX_WINDOW_MS = HOUR_MS;
 
+/**
+ * A baseline of fewer buckets is no baseline (a service that started seconds ago, a test's first
+ * bursts): 5 minutes at the 10 s buckets of AWS, 30 s at the local runner's 1 s.
+ */
+export const MIN_BASELINE_BUCKETS = 30;
+
 export interface PulseAssessment {
   degraded: boolean;
   /** Mean accepted heartbeats per bucket over the agent's silence. */
@@ -34,9 +40,10 @@ export interface PulseAssessment {
  * one holding `lastSeen` and before the deadline, less the latest bucket (instances write a
  * bucket's count with their first heartbeat of the next one). A bucket nobody wrote counts as
  * zero: deaf. The baseline is the median bucket of `baselineMs` before the silence, or of what
- * history there is: it starts at the first bucket anyone wrote. No history, a baseline thinner than
- * `minBaselinePerBucket`, or a silence too short to hold a complete bucket cannot be judged: not
- * degraded, so the agent expires as it would without the guard.
+ * history there is: it starts at the first bucket anyone wrote. No history (or less than
+ * MIN_BASELINE_BUCKETS of it), a baseline thinner than `minBaselinePerBucket`, or a silence too
+ * short to hold a complete bucket cannot be judged: not degraded, so the agent expires as it would
+ * without the guard.
  */
 export function assessPulse(
   counts: ReadonlyMap<number, number>,
@@ -64,6 +71,7 @@ export function assessPulse(
     degraded:
       window.length > 0 &&
       baselinePerBucket !== null &&
+      baseline.length >= MIN_BASELINE_BUCKETS &&
       baselinePerBucket >= settings.minBaselinePerBucket &&
       heardPerBucket < settings.degradedShare * baselinePerBucket,
     heardPerBucket: round(heardPerBucket),

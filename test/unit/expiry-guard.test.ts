@@ -73,6 +73,11 @@ describe('judging the pulse over an agent’s silence', () => {
     expect(assessPulse(pulse(T - 3_600_000, T + BUCKET, 10), agent, now, SETTINGS).degraded).toBe(true);
   });
 
+  it('less than 30 buckets of history is no baseline: not judged', () => {
+    expect(assessPulse(pulse(T - 280_000, T + BUCKET, 200), agent, now, SETTINGS).degraded).toBe(false);
+    expect(assessPulse(pulse(T - 290_000, T + BUCKET, 200), agent, now, SETTINGS).degraded).toBe(true);
+  });
+
   it('no history at all, or a silence shorter than a complete bucket, cannot be judged: not degraded', () => {
     expect(assessPulse(new Map(), agent, now, SETTINGS)).toMatchObject({
       degraded: false,
