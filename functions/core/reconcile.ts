@@ -153,10 +153,26 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
 /**
  * Why an open agent needs the expiry decision, or null when its timer is in order. Times are
  * against its expiry time (the deadline plus the grace), when its schedule should have fired.
+ * With the expiry guard, a due agent whose deferral's look is still to come (armed no later than
+ * its bound, and not more than the precision ago) is in order too: judging it again now would
+ * only rewrite it. Once that look is overdue, so is the agent.
  */
-export function lostTimer(record: AgentRecord, now: number, precisionMs: number, timing: ExpiryTiming) {
+export function lostTimer(
+  record: AgentRecord,
+  now: number,
+  precisionMs: number,
+  timing: ExpiryTiming,
+  maxDeferMs?: number,
+) {
   if (record.state !== 'alive') return null;
   const due = expiresAt(record, timing);
+  const deferralPending =
+    maxDeferMs !== undefined &&
+    record.armedFor !== null &&
+    record.armedFor > due &&
+    record.armedFor <= record.deadline + maxDeferMs &&
+    record.armedFor >= now - precisionMs;
+  if (deferralPending) return null;
   if (due < now - precisionMs) return 'overdue' as const;
   if (record.armedFor === null) return 'unarmed' as const;
   if (record.armedFor > due) return 'late-schedule' as const;
@@ -189,7 +205,7 @@ async function reconcileOne(deps: ReconcileDeps, listed: AgentRecord, run: RunSt
         report.reported += await deliverEvents(deps, fresh.record, orphaned, options.budget);
       }
     }
-    const reason = lostTimer(listed, now, options.precisionMs, deps.timing);
+    const reason = lostTimer(listed, now, options.precisionMs, deps.timing, deps.guard?.settings.maxDeferMs);
     if (reason === null) return;
     if (reason === 'overdue') report.overdue++;
     else if (run.failedRearms >= SCHEDULER_DOWN_AFTER) {

@@ -6,6 +6,7 @@ import { BackendUnavailableError } from '../../functions/core/errors.js';
 import { MAX_WINDOW_MS, PulseReader, assessPulse } from '../../functions/core/expiry-guard.js';
 import { DEFERRED_MESSAGE, handleExpiry } from '../../functions/core/handle-expiry.js';
 import type { GuardSettings } from '../../functions/core/ports.js';
+import { reconcile } from '../../functions/core/reconcile.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
 import {
   FakeClock,
@@ -184,6 +185,30 @@ describe('the guarded expiry', () => {
     expect((await handleExpiry(deps, 'web-1', 'fire-1', UNLIMITED)).result.kind).toBe('deferred');
     expect(metrics.counts.get('PulseReadFailures')).toBe(1);
     expect(log.withMessage(DEFERRED_MESSAGE)[0]?.attributes).toMatchObject({ unreadable: true });
+  });
+
+  it('the reconciler leaves a pending deferral to its own look, and takes over once that look is overdue', async () => {
+    const { clock, store, deps } = setup();
+    await recordHeartbeat(deps, makeHeartbeat({ agentId: 'web-1', ttlSeconds: 90 }), UNLIMITED);
+    await healthyUntil(store, T + BUCKET);
+    clock.ms = T + 90_000;
+    await handleExpiry(deps, 'web-1', 'fire-1', UNLIMITED); // deferred, armed for T + 150 s
+    const before = await store.get('web-1');
+    const options = {
+      invocationId: 'reconcile-1',
+      budget: UNLIMITED,
+      precisionMs: 60_000,
+      reportGraceMs: 300_000,
+    };
+    const pending = await reconcile({ ...deps, checkpoints: store }, options);
+    expect(pending).toMatchObject({ checked: 1, overdue: 0, deferred: 0 });
+    expect((await store.get('web-1'))?.version).toBe(before?.version);
+    clock.ms = T + 150_000 + 60_001; // its look never came (a lost firing): overdue again
+    const overdue = await reconcile(
+      { ...deps, checkpoints: store },
+      { ...options, invocationId: 'reconcile-2' },
+    );
+    expect(overdue).toMatchObject({ overdue: 1, deferred: 1 });
   });
 
   it('reads the pulse once per bucket for all the decisions of an instance', async () => {
