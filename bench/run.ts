@@ -197,7 +197,7 @@ console.log(
 );
 console.log(JSON.stringify(await brownoutFigures(), null, 2));
 console.log(
-  'fleet pulse: store writes at 600 accepted heartbeats/s over N instances, 10 s buckets (target: <= 1 write per instance per bucket):',
+  "fleet pulse: store writes at 600 accepted heartbeats/s over N instances, 10 s buckets (target: <= 1 write per instance per bucket), and the expiry guard's pulse reads per expiry decision at a mass expiry:",
 );
 console.log(JSON.stringify(await pulseFigures(), null, 2));
 console.log(
