@@ -47,6 +47,11 @@ export interface FleetOptions {
   schedulerDown?: (now: number) => boolean;
   /** The HTTP front answers 503 (the heartbeat never reaches ingest) while this is true. */
   ingestDown?: (now: number) => boolean;
+  /**
+   * The whole service stopped: no heartbeat is answered, and every firing, retry and reconciler
+   * run due meanwhile happens when it resumes, all at once.
+   */
+  freeze?: { from: number; to: number };
   /** The expiry guard and the fleet pulse it reads, as deployed (none: expiries unguarded). */
   guard?: GuardSettings;
   /** A firing this says true for is never delivered (Scheduler's dead-letter queue). */
@@ -194,8 +199,18 @@ export class SimulatedFleet {
     };
     this.at(start + periodMs, 'reconcile', runReconciler);
 
+    const { freeze } = this.options;
     for (let next = this.events.peek(); next !== undefined && next.at <= untilMs; next = this.events.peek()) {
       this.events.delete(next.key);
+      if (
+        freeze !== undefined &&
+        !next.key.startsWith('beat:') &&
+        next.at >= freeze.from &&
+        next.at < freeze.to
+      ) {
+        this.events.set(next.key, freeze.to, next.value); // late, at the resume
+        continue;
+      }
       this.now = next.at;
       await next.value();
     }
@@ -207,7 +222,11 @@ export class SimulatedFleet {
     const silentFrom = this.options.silentFrom?.(agent) ?? Number.POSITIVE_INFINITY;
     if (this.now >= silentFrom) return;
     const agentId = this.agentId(agent);
-    if (this.options.ingestDown?.(this.now) === true) {
+    const frozen =
+      this.options.freeze !== undefined &&
+      this.now >= this.options.freeze.from &&
+      this.now < this.options.freeze.to;
+    if (frozen || this.options.ingestDown?.(this.now) === true) {
       this.counts.failed++;
       this.counts.worstStatus = Math.max(this.counts.worstStatus, 503);
       this.at(this.now + this.options.intervalSeconds * 1000, `beat:${agent}`, () => this.beat(agent));

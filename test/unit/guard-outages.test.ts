@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { FINAL_LEAD_MS } from '../../functions/core/decide-expiry.js';
+import { BackendUnavailableError } from '../../functions/core/errors.js';
 import { DEFERRED_MESSAGE } from '../../functions/core/handle-expiry.js';
 import type { GuardSettings } from '../../functions/core/ports.js';
 import { AWS_TIMING } from '../../functions/core/timing.js';
@@ -25,9 +26,52 @@ const GUARD: GuardSettings = {
 };
 const GRACE_MS = AWS_TIMING.graceMs;
 
-function fleet(options: { ingestDown?: (now: number) => boolean; silentFrom?: (agent: number) => number }) {
+const DURING_OUTAGE = (now: number) => now >= OUTAGE_FROM && now < OUTAGE_FROM + OUTAGE_MS;
+
+/** The memory store, unreachable while `down` says so (every call: a 503 for ingest, a failed firing). */
+class OutageStore extends MemoryAgentStore {
+  clock: () => number = () => 0;
+  constructor(private readonly down: (now: number) => boolean) {
+    super();
+  }
+  #check(): void {
+    if (this.down(this.clock())) throw new BackendUnavailableError('store', 'simulated store outage');
+  }
+  override get(...args: Parameters<MemoryAgentStore['get']>) {
+    this.#check();
+    return super.get(...args);
+  }
+  override create(...args: Parameters<MemoryAgentStore['create']>) {
+    this.#check();
+    return super.create(...args);
+  }
+  override replace(...args: Parameters<MemoryAgentStore['replace']>) {
+    this.#check();
+    return super.replace(...args);
+  }
+  override listOpen(...args: Parameters<MemoryAgentStore['listOpen']>) {
+    this.#check();
+    return super.listOpen(...args);
+  }
+  override addPulse(...args: Parameters<MemoryAgentStore['addPulse']>) {
+    this.#check();
+    return super.addPulse(...args);
+  }
+  override readPulse(...args: Parameters<MemoryAgentStore['readPulse']>) {
+    this.#check();
+    return super.readPulse(...args);
+  }
+}
+
+function fleet(options: {
+  ingestDown?: (now: number) => boolean;
+  schedulerDown?: (now: number) => boolean;
+  freeze?: { from: number; to: number };
+  silentFrom?: (agent: number) => number;
+  store?: MemoryAgentStore;
+}) {
   return new SimulatedFleet({
-    store: new MemoryAgentStore(),
+    store: options.store ?? new MemoryAgentStore(),
     agents: AGENTS,
     intervalSeconds: INTERVAL,
     ttlSeconds: TTL,
@@ -68,6 +112,42 @@ describe('the expiry guard through outages of the service itself', () => {
       expect(line.suspected).toBe(true); // their silence fell in the outage: it cannot tell
     }
     expect(sim.log.withMessage(DEFERRED_MESSAGE).length).toBeGreaterThan(0);
+  }, 60_000);
+
+  // A tenth of the fleet dies as each outage begins; the rest report again once it is over.
+  const dead = (agent: number) => agent % 10 === 0;
+  const silentFrom = (agent: number) => (dead(agent) ? OUTAGE_FROM : Number.POSITIVE_INFINITY);
+  const expectOnlyTheDead = (sim: SimulatedFleet) => {
+    const lines = expiryLines(sim);
+    const deadIds = new Set(
+      Array.from({ length: AGENTS }, (_, a) => a)
+        .filter(dead)
+        .map((a) => sim.agentId(a)),
+    );
+    expect(lines.filter((line) => !deadIds.has(line.agentId))).toEqual([]); // no false expiry
+    expect(new Set(lines.map((line) => line.agentId))).toEqual(deadIds); // none missed
+    for (const line of lines) expect(line.lateMs).toBeLessThanOrEqual(GUARD.maxDeferMs);
+    return lines;
+  };
+
+  it('the store down for 3 x TTL (heartbeats 503, firings failing into the DLQ): the same', async () => {
+    const store = new OutageStore(DURING_OUTAGE);
+    const sim = fleet({ store, silentFrom });
+    store.clock = sim.clock.now;
+    await sim.run(OUTAGE_FROM + OUTAGE_MS + 20 * MINUTE);
+    expectOnlyTheDead(sim);
+  }, 60_000);
+
+  it('the scheduler down for 3 x TTL (heartbeats still recorded): no false expiry, the silent ones by the bound', async () => {
+    const sim = fleet({ schedulerDown: DURING_OUTAGE, silentFrom });
+    await sim.run(OUTAGE_FROM + OUTAGE_MS + 20 * MINUTE);
+    expectOnlyTheDead(sim);
+  }, 60_000);
+
+  it('the whole service frozen for 3 x TTL, its timers firing all at once when it resumes: the same', async () => {
+    const sim = fleet({ freeze: { from: OUTAGE_FROM, to: OUTAGE_FROM + OUTAGE_MS }, silentFrom });
+    await sim.run(OUTAGE_FROM + OUTAGE_MS + 20 * MINUTE);
+    expectOnlyTheDead(sim);
   }, 60_000);
 
   it('a fifth of the fleet really dies while the service is healthy: each expires on time, none deferred', async () => {
