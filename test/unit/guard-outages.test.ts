@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { FINAL_LEAD_MS } from '../../functions/core/decide-expiry.js';
@@ -174,4 +175,57 @@ describe('the expiry guard through outages of the service itself', () => {
       expect(line.suspected).toBe(true);
     }
   }, 60_000);
+});
+
+describe('the expiry guard, property', () => {
+  it('random outages (ingest down, frozen, scheduler down), deaths and firings: no agent that reports again after it is expired, none on an older lastSeen than an accepted heartbeat (I2), no deferral past the bound', async () => {
+    const outage = fc.record({
+      kind: fc.constantFrom('ingest', 'freeze', 'scheduler'),
+      startMinute: fc.integer({ min: 35, max: 50 }),
+      // Shorter than the bound: a service frozen for longer cannot act within it, and on resume
+      // expires (marked) what fell due before it froze.
+      seconds: fc.integer({ min: 30, max: 540 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(outage, { minLength: 1, maxLength: 2 }),
+        fc.integer({ min: 0, max: 9 }),
+        fc.integer({ min: 30, max: 60 }),
+        async (outages, deadEvery, deathMinute) => {
+          const windows = outages.map((o) => ({
+            kind: o.kind,
+            from: START + o.startMinute * MINUTE,
+            to: START + o.startMinute * MINUTE + o.seconds * 1000,
+          }));
+          const during = (kind: string) => (now: number) =>
+            windows.some((w) => w.kind === kind && now >= w.from && now < w.to);
+          const frozen = windows.find((w) => w.kind === 'freeze');
+          const sim = new SimulatedFleet({
+            store: new MemoryAgentStore(),
+            agents: 100,
+            intervalSeconds: INTERVAL,
+            ttlSeconds: TTL,
+            reconcileMinutes: 5,
+            start: START,
+            guard: GUARD,
+            ingestDown: during('ingest'),
+            schedulerDown: during('scheduler'),
+            ...(frozen === undefined ? {} : { freeze: { from: frozen.from, to: frozen.to } }),
+            silentFrom: (agent) =>
+              deadEvery > 0 && agent % deadEvery === 0
+                ? START + deathMinute * MINUTE
+                : Number.POSITIVE_INFINITY,
+          });
+          const report = await sim.run(START + 80 * MINUTE);
+          expect(report.falseExpiries).toBe(0);
+          const dies = (agentId: string) => deadEvery > 0 && Number(agentId.slice(4)) % deadEvery === 0;
+          const lines = expiryLines(sim);
+          // Every other agent reports again within its interval of the outage's end: none expires.
+          expect(lines.filter((line) => !dies(line.agentId))).toEqual([]);
+          for (const line of lines) expect(line.lateMs).toBeLessThanOrEqual(GUARD.maxDeferMs);
+        },
+      ),
+      { numRuns: 8, seed: 20261202 },
+    );
+  }, 120_000);
 });
