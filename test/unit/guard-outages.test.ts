@@ -29,39 +29,23 @@ const GRACE_MS = AWS_TIMING.graceMs;
 
 const DURING_OUTAGE = (now: number) => now >= OUTAGE_FROM && now < OUTAGE_FROM + OUTAGE_MS;
 
-/** The memory store, unreachable while `down` says so (every call: a 503 for ingest, a failed firing). */
-class OutageStore extends MemoryAgentStore {
-  clock: () => number = () => 0;
-  constructor(private readonly down: (now: number) => boolean) {
-    super();
-  }
-  #check(): void {
-    if (this.down(this.clock())) throw new BackendUnavailableError('store', 'simulated store outage');
-  }
-  override get(...args: Parameters<MemoryAgentStore['get']>) {
-    this.#check();
-    return super.get(...args);
-  }
-  override create(...args: Parameters<MemoryAgentStore['create']>) {
-    this.#check();
-    return super.create(...args);
-  }
-  override replace(...args: Parameters<MemoryAgentStore['replace']>) {
-    this.#check();
-    return super.replace(...args);
-  }
-  override listOpen(...args: Parameters<MemoryAgentStore['listOpen']>) {
-    this.#check();
-    return super.listOpen(...args);
-  }
-  override addPulse(...args: Parameters<MemoryAgentStore['addPulse']>) {
-    this.#check();
-    return super.addPulse(...args);
-  }
-  override readPulse(...args: Parameters<MemoryAgentStore['readPulse']>) {
-    this.#check();
-    return super.readPulse(...args);
-  }
+/**
+ * A memory store that is unreachable while `down` says so: every call fails as an unavailable
+ * backend (a 503 for ingest, a failed firing). `clock` is the simulation's, set once it exists.
+ */
+function outageStore(down: (now: number) => boolean) {
+  const time = { now: () => 0 };
+  const store = new Proxy(new MemoryAgentStore(), {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (down(time.now())) throw new BackendUnavailableError('store', 'simulated store outage');
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, time };
 }
 
 function fleet(options: {
@@ -132,10 +116,11 @@ describe('the expiry guard through outages of the service itself', () => {
   };
 
   it('the store down for 3 x TTL (heartbeats 503, firings failing into the DLQ): the same', async () => {
-    const store = new OutageStore(DURING_OUTAGE);
+    const { store, time } = outageStore(DURING_OUTAGE);
     const sim = fleet({ store, silentFrom });
-    store.clock = sim.clock.now;
-    await sim.run(OUTAGE_FROM + OUTAGE_MS + 20 * MINUTE);
+    time.now = sim.clock.now;
+    const report = await sim.run(OUTAGE_FROM + OUTAGE_MS + 20 * MINUTE);
+    expect(report.heartbeats.worstStatus).toBe(503); // the outage reached the agents
     expectOnlyTheDead(sim);
   }, 60_000);
 
