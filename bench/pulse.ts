@@ -73,6 +73,7 @@ async function readsPerDecision(): Promise<Record<string, unknown>[]> {
     degradedShare: 0.5,
     baselineMs: 3_600_000,
     minBaselinePerBucket: 10,
+    massShare: 0.2,
     maxDeferMs: 600_000,
     recheckMs: 60_000,
   };

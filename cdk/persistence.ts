@@ -30,10 +30,12 @@ export interface Persistence {
 const TABLE_ACTIONS: Record<StoreAccess, string[]> = {
   // UpdateItem: the fleet pulse's counters (an ADD to the hour's item, functions/adapters/dynamodb/pulse.ts).
   ingest: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  // UpdateItem: the mass-expiry counters and summary claims (functions/adapters/dynamodb/mass-expiry.ts).
+  readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
-  // listOpen scans the table itself (never an index), and the checkpoint is one more item.
-  reconcile: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+  // listOpen scans the table itself (never an index), and the checkpoint is one more item; it
+  // expires agents too (UpdateItem, as readWrite).
+  reconcile: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
 };
 
 export class DynamoDbPersistence extends Construct implements Persistence {

@@ -100,10 +100,30 @@ export function readPulseConfig(env: Env): { bucketMs: number } {
 /** The expiry guard's thresholds (core/expiry-guard.ts), the same names in AWS and locally. */
 export const guardShape = {
   EXPIRY_MAX_DEFER_SECONDS: wholeNumber(0, 86_400, 600),
-  PULSE_DEGRADED_SHARE: z._default(z.pipe(z.coerce.number(), z.number().check(z.gt(0), z.lte(1))), 0.5),
+  PULSE_DEGRADED_SHARE: share(0.5),
   PULSE_BASELINE_SECONDS: wholeNumber(60, 6 * 3600, 3600),
   PULSE_MIN_BASELINE: wholeNumber(1, 1_000_000, 10),
+  MASS_EXPIRY_SHARE: share(0.2),
 };
+
+function share(fallback: number) {
+  return z._default(z.pipe(z.coerce.number(), z.number().check(z.gt(0), z.lte(1))), fallback);
+}
+
+type GuardConfig = z.infer<z.ZodMiniObject<typeof guardShape>> & { PULSE_BUCKET_SECONDS: number };
+
+/** The guard's settings from validated configuration, the functions' and the local runner's alike. */
+export function toGuardSettings(c: GuardConfig, recheckMs: number): GuardSettings {
+  return {
+    bucketMs: c.PULSE_BUCKET_SECONDS * 1000,
+    maxDeferMs: c.EXPIRY_MAX_DEFER_SECONDS * 1000,
+    degradedShare: c.PULSE_DEGRADED_SHARE,
+    baselineMs: c.PULSE_BASELINE_SECONDS * 1000,
+    minBaselinePerBucket: c.PULSE_MIN_BASELINE,
+    massShare: c.MASS_EXPIRY_SHARE,
+    recheckMs,
+  };
+}
 
 /**
  * `recheckMs`: how soon a deferred agent is looked at again; in AWS the scheduler's precision
@@ -114,14 +134,7 @@ export function readGuardConfig(env: Env, recheckMs: number, bucketDefaultSecond
     z.object({ PULSE_BUCKET_SECONDS: pulseBucketSeconds(bucketDefaultSeconds), ...guardShape }),
     env,
   );
-  return {
-    bucketMs: c.PULSE_BUCKET_SECONDS * 1000,
-    maxDeferMs: c.EXPIRY_MAX_DEFER_SECONDS * 1000,
-    degradedShare: c.PULSE_DEGRADED_SHARE,
-    baselineMs: c.PULSE_BASELINE_SECONDS * 1000,
-    minBaselinePerBucket: c.PULSE_MIN_BASELINE,
-    recheckMs,
-  };
+  return toGuardSettings(c, recheckMs);
 }
 
 export function readPolicy(env: Env): HeartbeatPolicy {

@@ -37,6 +37,11 @@ export interface ExpiryReport {
    * the agent's silence to tell its own outage from the agent's, so this may be either.
    */
   suspectedPipelineOutage?: true;
+  /**
+   * Part of a mass expiry (core/expiry-guard.ts): more of the fleet fell silent with the agent
+   * than the configured share of what is still heard, so this reads as one event, not many.
+   */
+  massExpiry?: true;
 }
 
 /**

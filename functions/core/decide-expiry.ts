@@ -87,6 +87,7 @@ export function decideExpiry(
     failingChecks: current.checks.filter((check) => check.status !== 'pass').map(shortened),
     labels: current.labels,
     ...(suspectedPipelineOutage ? { suspectedPipelineOutage: true as const } : {}),
+    ...(guard?.assessment.massSilence === true ? { massExpiry: true as const } : {}),
   };
   return {
     kind: 'expire',

@@ -68,5 +68,7 @@ function writeLine(deps: CoreDeps, event: OutboxEvent): void {
     expiredBy: event.by,
     // Expired at the end of a deferral: the service may have been deaf rather than the agent dead.
     suspectedPipelineOutage: report.suspectedPipelineOutage === true,
+    // Silent together with a good part of the fleet: one event (see the per-minute summary).
+    massExpiry: report.massExpiry === true,
   });
 }

@@ -1,6 +1,16 @@
 import type { AgentRecord } from './agent.js';
 import { callOptions } from './budget.js';
-import type { Budget, Clock, GuardSettings, PulseStore } from './ports.js';
+import { MassExpiryTally } from './mass-expiry.js';
+import type {
+  Budget,
+  Clock,
+  ExpiryGuardDeps,
+  GuardSettings,
+  Log,
+  MassExpiryStore,
+  Metrics,
+  PulseStore,
+} from './ports.js';
 import { HOUR_MS, bucketStart } from './pulse.js';
 
 /**
@@ -31,6 +41,12 @@ export interface PulseAssessment {
   baselinePerBucket: number | null;
   /** Buckets in the silence that could be judged (complete, and flushed). */
   windowBuckets: number;
+  /**
+   * The agents that fell silent with this one outnumber `massShare` of those still heard: the
+   * heartbeats missing from the latter half of the silence (when every agent that stopped with
+   * this one has stopped) against those still heard then. The expiry is part of a mass expiry.
+   */
+  massSilence: boolean;
   /** The pulse could not be read: treated as deaf. */
   unreadable?: true;
 }
@@ -49,7 +65,10 @@ export function assessPulse(
   counts: ReadonlyMap<number, number>,
   agent: Pick<AgentRecord, 'lastSeen' | 'deadline'>,
   now: number,
-  settings: Pick<GuardSettings, 'bucketMs' | 'degradedShare' | 'baselineMs' | 'minBaselinePerBucket'>,
+  settings: Pick<
+    GuardSettings,
+    'bucketMs' | 'degradedShare' | 'baselineMs' | 'minBaselinePerBucket' | 'massShare'
+  >,
 ): PulseAssessment {
   const { bucketMs } = settings;
   const windowEnd = bucketStart(Math.min(agent.deadline, now - bucketMs), bucketMs);
@@ -65,19 +84,28 @@ export function assessPulse(
     windowStart,
     bucketMs,
   );
-  const heardPerBucket = window.length === 0 ? 0 : window.reduce((sum, n) => sum + n, 0) / window.length;
+  const heardPerBucket = mean(window);
   const baselinePerBucket = baseline.length === 0 ? null : median(baseline);
+  const judged =
+    window.length > 0 &&
+    baselinePerBucket !== null &&
+    baseline.length >= MIN_BASELINE_BUCKETS &&
+    baselinePerBucket >= settings.minBaselinePerBucket;
+  // The agents that stopped with this one stopped by its next heartbeat, within the first part
+  // of its silence (a TTL is two intervals or more in practice): the latter half hears only the
+  // agents still alive. Missing from it: those that stopped, this one among them.
+  const stillHeard = mean(window.slice(Math.floor(window.length / 2)));
   return {
-    degraded:
-      window.length > 0 &&
-      baselinePerBucket !== null &&
-      baseline.length >= MIN_BASELINE_BUCKETS &&
-      baselinePerBucket >= settings.minBaselinePerBucket &&
-      heardPerBucket < settings.degradedShare * baselinePerBucket,
+    degraded: judged && heardPerBucket < settings.degradedShare * baselinePerBucket,
     heardPerBucket: round(heardPerBucket),
     baselinePerBucket: baselinePerBucket === null ? null : round(baselinePerBucket),
     windowBuckets: window.length,
+    massSilence: judged && baselinePerBucket - stillHeard > settings.massShare * stillHeard,
   };
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, n) => sum + n, 0) / values.length;
 }
 
 /** The counts of the buckets starting in [from, to), zero for those nobody wrote. */
@@ -130,4 +158,16 @@ export class PulseReader {
       });
     return this.#reading;
   }
+}
+
+/** The guard an expiry decision is given: the pulse reader and mass-expiry tally on one store. */
+export function makeExpiryGuard(
+  deps: { store: PulseStore & MassExpiryStore; clock: Clock; log: Log; metrics: Metrics },
+  settings: GuardSettings,
+): ExpiryGuardDeps {
+  return {
+    reader: new PulseReader({ store: deps.store, clock: deps.clock, settings }),
+    tally: new MassExpiryTally(deps),
+    settings,
+  };
 }

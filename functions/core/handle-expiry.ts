@@ -97,7 +97,19 @@ export async function handleExpiry(
     record === undefined
       ? 0
       : await deliverEvents(deps, record, (event) => event.by === invocationId, budget);
+  if (result.kind === 'expired' && deps.guard !== undefined && isMassExpiry(result.record, invocationId)) {
+    await deps.guard.tally.counted(budget);
+    await deps.guard.tally.summarize(budget);
+  }
   return { result, reported };
+}
+
+/** Whether the expiry this invocation committed is marked part of a mass expiry. */
+function isMassExpiry(record: AgentRecord, invocationId: string): boolean {
+  return record.outbox.some(
+    (event) =>
+      event.type === 'agent.expired' && event.by === invocationId && event.report.massExpiry === true,
+  );
 }
 
 /**
@@ -121,6 +133,7 @@ async function readPulse(
       heardPerBucket: 0,
       baselinePerBucket: null,
       windowBuckets: 0,
+      massSilence: false,
       unreadable: true,
     });
   }

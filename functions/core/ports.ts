@@ -83,6 +83,27 @@ export interface PulseStore {
   readPulse(from: number, to: number, options?: CallOptions): Promise<Map<number, number>>;
 }
 
+/**
+ * Mass expiries (issue 9), counted per minute over every function instance, so that one summary
+ * line per minute says how many agents expired together. Minutes start at multiples of 60 s.
+ */
+export interface MassExpiryStore {
+  /** Adds one to the mass expiries of the minute starting at `minuteStart`. */
+  countMassExpiry(minuteStart: number, options?: CallOptions): Promise<void>;
+  /** The minutes starting in [from, to) that counted any: their count, and whether summarized. */
+  readMassExpiries(from: number, to: number, options?: CallOptions): Promise<Map<number, MassMinute>>;
+  /**
+   * Claims the minute's summary: resolves true for exactly one caller ever, false for the rest.
+   * After a failure the claim may or may not have been made (the summary is then at most once).
+   */
+  claimMassSummary(minuteStart: number, options?: CallOptions): Promise<boolean>;
+}
+
+export interface MassMinute {
+  count: number;
+  summarized: boolean;
+}
+
 export interface ScheduleRequest {
   /** Derived from agentId by scheduleNameFor: one name per agent, whatever happens (I1). */
   name: string;
@@ -132,7 +153,9 @@ export type MetricName =
   | 'PulseFlushes'
   | 'PulseFlushFailures'
   | 'PulseReadFailures'
-  | 'ExpiriesDeferred';
+  | 'ExpiriesDeferred'
+  | 'MassExpiries'
+  | 'MassExpiryCountFailures';
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;
@@ -154,11 +177,18 @@ export interface GuardSettings {
   maxDeferMs: number;
   /** A deferred agent is looked at again after this long (the scheduler's precision in AWS). */
   recheckMs: number;
+  /**
+   * An expiry is marked massExpiry when the agents silent with it outnumber this share of those
+   * still heard (default 0.2; core/expiry-guard.ts).
+   */
+  massShare: number;
 }
 
 /** The expiry guard's pulse and thresholds (core/expiry-guard.ts). */
 export interface ExpiryGuardDeps {
   reader: { counts(budget: Budget): Promise<ReadonlyMap<number, number>> };
+  /** Counts mass expiries and writes each minute's summary line (core/mass-expiry.ts). */
+  tally: { counted(budget: Budget): Promise<void>; summarize(budget: Budget): Promise<void> };
   settings: GuardSettings;
 }
 

@@ -6,8 +6,8 @@ import { cachedJsonSecret } from '../adapters/secrets.js';
 import { CircuitBreakingScheduler } from '../adapters/scheduler/circuit-breaker.js';
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { AgentStore, CheckpointStore, CoreDeps, PulseStore } from '../core/ports.js';
-import { PulseReader } from '../core/expiry-guard.js';
+import type { AgentStore, CheckpointStore, CoreDeps, MassExpiryStore, PulseStore } from '../core/ports.js';
+import { makeExpiryGuard } from '../core/expiry-guard.js';
 import { AWS_TIMING } from '../core/timing.js';
 import {
   type PersistenceConfig,
@@ -84,7 +84,7 @@ export function tokenSource(config: TokenConfig): TokenSource {
  */
 export async function composeStore(
   config: PersistenceConfig,
-): Promise<AgentStore & CheckpointStore & PulseStore> {
+): Promise<AgentStore & CheckpointStore & PulseStore & MassExpiryStore> {
   if (config.kind === 'dynamodb') {
     return createDynamoDbStore(
       config.tableName,
@@ -124,10 +124,7 @@ export async function composeCore(
     store,
     checkpoints: store,
     pulseStore: store,
-    guard: {
-      reader: new PulseReader({ store, clock: systemClock, settings: guardSettings }),
-      settings: guardSettings,
-    },
+    guard: makeExpiryGuard({ store, clock: systemClock, log, metrics }, guardSettings),
     scheduler,
     clock: systemClock,
     log,

@@ -15,9 +15,10 @@ import type {
   CoreDeps,
   GuardSettings,
   Log,
+  MassExpiryStore,
   PulseStore,
 } from '../core/ports.js';
-import { PulseReader } from '../core/expiry-guard.js';
+import { makeExpiryGuard } from '../core/expiry-guard.js';
 import { PulseRecorder } from '../core/pulse.js';
 import type { ReconcileReport } from '../core/reconcile.js';
 import { LOCAL_TIMING } from '../core/timing.js';
@@ -53,7 +54,7 @@ export interface LocalAppOptions {
 export interface LocalApp {
   url: string;
   scheduler: LocalExpiryScheduler;
-  store: AgentStore & CheckpointStore & PulseStore;
+  store: AgentStore & CheckpointStore & PulseStore & MassExpiryStore;
   /** Calls the same handlers the HTTP server does, without a socket. */
   invokeHttp(event: APIGatewayProxyEventV2): ReturnType<ReturnType<typeof makeIngestHandler>>;
   /** One reconciler run now, as the timer would start it. */
@@ -102,10 +103,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     ...(options.guard === undefined
       ? {}
       : {
-          guard: {
-            reader: new PulseReader({ store, clock, settings: options.guard }),
-            settings: options.guard,
-          },
+          guard: makeExpiryGuard({ store, clock, log: options.log, metrics: noMetrics }, options.guard),
         }),
   };
   expire = makeExpiryHandler({ core });
@@ -216,9 +214,10 @@ function startReconciler(
 }
 
 /** Opens the configured store; each adapter (and its SDK) is imported only when selected. */
-async function openStore(
-  config: LocalStoreConfig,
-): Promise<{ store: AgentStore & CheckpointStore & PulseStore; close: () => Promise<void> }> {
+async function openStore(config: LocalStoreConfig): Promise<{
+  store: AgentStore & CheckpointStore & PulseStore & MassExpiryStore;
+  close: () => Promise<void>;
+}> {
   if (config.kind === 'couchbase') {
     const [{ CouchbaseAgentStore }, { createCouchbaseConnector }] = await Promise.all([
       import('../adapters/couchbase/agent-store.js'),

@@ -9,6 +9,7 @@ import {
   policySchema,
   pulseBucketSeconds,
   seconds,
+  toGuardSettings,
   toPolicy,
   wholeNumber,
 } from '../config.js';
@@ -56,15 +57,8 @@ export function readLocalConfig(env: Env) {
     tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
     reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
     pulseBucketSeconds: c.PULSE_BUCKET_SECONDS,
-    guard: {
-      bucketMs: c.PULSE_BUCKET_SECONDS * 1000,
-      maxDeferMs: c.EXPIRY_MAX_DEFER_SECONDS * 1000,
-      degradedShare: c.PULSE_DEGRADED_SHARE,
-      baselineMs: c.PULSE_BASELINE_SECONDS * 1000,
-      minBaselinePerBucket: c.PULSE_MIN_BASELINE,
-      // The local scheduler fires to the millisecond: look again soon.
-      recheckMs: LOCAL_RECHECK_MS,
-    },
+    // The local scheduler fires to the millisecond: look again soon.
+    guard: toGuardSettings(c, LOCAL_RECHECK_MS),
   };
 }
 

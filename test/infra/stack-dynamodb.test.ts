@@ -23,19 +23,19 @@ afterAll(() => s?.cleanup());
 const ARN = 'arn:${AWS::Partition}';
 const REGION_ACCOUNT = '${AWS::Region}:${AWS::AccountId}';
 
-// Exactly the calls the DynamoDB adapter makes: no Delete, Update or batch writes, and only the
-// reconciler scans.
+// Exactly the calls the DynamoDB adapter makes: no Delete or batch writes, and only the
+// reconciler scans. UpdateItem only for counters: the fleet pulse (ingest) and the mass-expiry
+// minutes (expiry and reconciler).
 const tableReconcile = {
   Effect: 'Allow',
-  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan'],
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
   Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
 };
 const tableReadWrite = {
   Effect: 'Allow',
-  Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
 };
-// The fleet pulse's counters are the ingest function's only UpdateItem.
 const tableIngest = {
   Effect: 'Allow',
   Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],

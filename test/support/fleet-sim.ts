@@ -1,7 +1,7 @@
 import { KeyedMinHeap } from '../../functions/adapters/scheduler/keyed-min-heap.js';
 import type { ExpiryPayload } from '../../functions/core/agent.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
-import { PulseReader } from '../../functions/core/expiry-guard.js';
+import { makeExpiryGuard } from '../../functions/core/expiry-guard.js';
 import type {
   AgentStore,
   CallOptions,
@@ -10,6 +10,7 @@ import type {
   ExpiryScheduler,
   GuardSettings,
   Log,
+  MassExpiryStore,
   PulseStore,
   ScheduleRequest,
 } from '../../functions/core/ports.js';
@@ -31,7 +32,7 @@ import { RecordingLog, ampleContext } from './fakes.js';
  * dead-lettered), and the reconciler on a rate. Every event runs to completion, in time order.
  */
 export interface FleetOptions {
-  store: AgentStore & CheckpointStore & PulseStore;
+  store: AgentStore & CheckpointStore & PulseStore & MassExpiryStore;
   agents: number;
   intervalSeconds: number;
   ttlSeconds: number;
@@ -113,10 +114,10 @@ export class SimulatedFleet {
       ...(options.guard === undefined
         ? {}
         : {
-            guard: {
-              reader: new PulseReader({ store: options.store, clock: this.clock, settings: options.guard }),
-              settings: options.guard,
-            },
+            guard: makeExpiryGuard(
+              { store: options.store, clock: this.clock, log: quiet, metrics: noMetrics },
+              options.guard,
+            ),
           }),
     };
     this.ingest = makeIngestHandler({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentStore, CheckpointStore, PulseStore } from '../../functions/core/ports.js';
+import type { AgentStore, CheckpointStore, MassExpiryStore, PulseStore } from '../../functions/core/ports.js';
 import { AWS_TIMING } from '../../functions/core/timing.js';
 import { type FleetOptions, SimulatedFleet } from './fleet-sim.js';
 
@@ -20,7 +20,7 @@ const BOUND_SECONDS = GRACE_SECONDS + (PRECISION_MS + RECONCILE_MINUTES * MINUTE
  */
 export function describeOutages(
   storeName: string,
-  makeStore: () => Promise<AgentStore & CheckpointStore & PulseStore>,
+  makeStore: () => Promise<AgentStore & CheckpointStore & PulseStore & MassExpiryStore>,
   agents: number,
 ) {
   const fleet = async (options: Partial<FleetOptions>) =>

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentStore, PulseStore } from '../../functions/core/ports.js';
+import type { AgentStore, MassExpiryStore, PulseStore } from '../../functions/core/ports.js';
 import { collectPages } from './store-contract.js';
 import { makeAgentRecord } from './records.js';
 
 export interface PulseStoreUnderTest {
-  store: PulseStore & AgentStore;
+  store: PulseStore & MassExpiryStore & AgentStore;
   /** Whether the store can list (CouchbaseMock cannot: no SQL++). */
   lists: boolean;
   cleanup?: () => Promise<void>;
@@ -73,6 +73,59 @@ export function describePulseContract(name: string, makeStore: () => Promise<Pul
           expect(alive.map((record) => record.agentId)).toEqual(['web-1']);
         }
         await expect(store.get('web-1')).resolves.toBeDefined();
+      }));
+
+    it('pages through the open agents one at a time past pulse and mass-expiry items', () =>
+      withStore(async ({ store, lists }) => {
+        if (!lists) return;
+        // A page can end on any item the listing evaluates; its cursor must still be accepted.
+        for (let hour = 0; hour < 4; hour++) await store.addPulse(T + hour * HOUR, 1);
+        await store.countMassExpiry(T);
+        await store.countMassExpiry(T + HOUR);
+        for (const agentId of ['a-1', 'b-2', 'c-3']) await store.create(makeAgentRecord({ agentId }));
+        const open = await collectPages((cursor) => store.listOpen({ limit: 1, cursor }), 50);
+        expect(open.map((record) => record.agentId).sort()).toEqual(['a-1', 'b-2', 'c-3']);
+      }));
+  });
+
+  describe(`MassExpiryStore contract: ${name}`, () => {
+    const withStore = async (test: (subject: PulseStoreUnderTest) => Promise<void>) => {
+      const subject = await makeStore();
+      try {
+        await test(subject);
+      } finally {
+        await subject.cleanup?.();
+      }
+    };
+    const MINUTE = 60_000;
+
+    it('counts per minute across an hour boundary, many writers at once, and reads by range', () =>
+      withStore(async ({ store }) => {
+        expect([...(await store.readMassExpiries(T - HOUR, T + HOUR))]).toEqual([]);
+        await Promise.all(Array.from({ length: 20 }, () => store.countMassExpiry(T - MINUTE)));
+        await store.countMassExpiry(T);
+        await store.countMassExpiry(T + 2 * HOUR);
+        const minutes = await store.readMassExpiries(T - HOUR, T + HOUR);
+        expect([...minutes].sort(([a], [b]) => a - b)).toEqual([
+          [T - MINUTE, { count: 20, summarized: false }],
+          [T, { count: 1, summarized: false }],
+        ]);
+        expect([...(await store.readMassExpiries(T - MINUTE, T))]).toEqual([
+          [T - MINUTE, { count: 20, summarized: false }],
+        ]);
+      }));
+
+    it('lets exactly one of many claim a minute summary, and reads it as summarized', () =>
+      withStore(async ({ store }) => {
+        await store.countMassExpiry(T);
+        const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimMassSummary(T)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        await expect(store.claimMassSummary(T)).resolves.toBe(false);
+        expect((await store.readMassExpiries(T, T + MINUTE)).get(T)).toEqual({ count: 1, summarized: true });
+        // Another minute of the same hour is still unclaimed.
+        await store.countMassExpiry(T + MINUTE);
+        expect((await store.readMassExpiries(T, T + HOUR)).get(T + MINUTE)?.summarized).toBe(false);
+        await expect(store.claimMassSummary(T + MINUTE)).resolves.toBe(true);
       }));
   });
 }

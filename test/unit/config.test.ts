@@ -26,6 +26,7 @@ describe('configuration', () => {
         degradedShare: 0.5,
         baselineMs: 3_600_000,
         minBaselinePerBucket: 10,
+        massShare: 0.2,
         recheckMs: LOCAL_RECHECK_MS,
       },
     });
@@ -88,6 +89,7 @@ describe('configuration', () => {
       degradedShare: 0.5,
       baselineMs: 3_600_000,
       minBaselinePerBucket: 10,
+      massShare: 0.2,
       recheckMs: 60_000,
     });
     const env = {
@@ -95,18 +97,22 @@ describe('configuration', () => {
       PULSE_DEGRADED_SHARE: '0.3',
       PULSE_BASELINE_SECONDS: '1800',
       PULSE_MIN_BASELINE: '50',
+      MASS_EXPIRY_SHARE: '0.3',
     };
     expect(readGuardConfig(env, 60_000)).toMatchObject({
       maxDeferMs: 300_000,
       degradedShare: 0.3,
       baselineMs: 1_800_000,
       minBaselinePerBucket: 50,
+      massShare: 0.3,
     });
     expect(readLocalConfig(env).guard).toMatchObject({ maxDeferMs: 300_000, degradedShare: 0.3 });
     for (const [name, bad] of [
       ['EXPIRY_MAX_DEFER_SECONDS', '-1'],
       ['PULSE_DEGRADED_SHARE', '0'],
       ['PULSE_DEGRADED_SHARE', '1.5'],
+      ['MASS_EXPIRY_SHARE', '0'],
+      ['MASS_EXPIRY_SHARE', 'half'],
       ['PULSE_BASELINE_SECONDS', '10'],
       ['PULSE_MIN_BASELINE', '0'],
     ] as const) {

@@ -3,7 +3,7 @@ import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js
 import { UNLIMITED } from '../../functions/core/budget.js';
 import { EXPIRED_MESSAGE } from '../../functions/core/deliver-events.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
-import { MAX_WINDOW_MS, PulseReader, assessPulse } from '../../functions/core/expiry-guard.js';
+import { MAX_WINDOW_MS, assessPulse, makeExpiryGuard } from '../../functions/core/expiry-guard.js';
 import { DEFERRED_MESSAGE, handleExpiry } from '../../functions/core/handle-expiry.js';
 import type { GuardSettings } from '../../functions/core/ports.js';
 import { reconcile } from '../../functions/core/reconcile.js';
@@ -24,6 +24,7 @@ const SETTINGS: GuardSettings = {
   degradedShare: 0.5,
   baselineMs: 3_600_000,
   minBaselinePerBucket: 10,
+  massShare: 0.2,
   maxDeferMs: 600_000,
   recheckMs: 60_000,
 };
@@ -59,6 +60,21 @@ describe('judging the pulse over an agent’s silence', () => {
     expect(assessPulse(pulse(T - 3_600_000, T, 200, T + 100_000, 90), agent, now, SETTINGS).degraded).toBe(
       true,
     );
+  });
+
+  it('marks a mass silence when those silent with the agent outnumber the share of those still heard', () => {
+    const still = (perBucket: number) =>
+      assessPulse(pulse(T - 3_600_000, T, 200, T + 100_000, perBucket), agent, now, SETTINGS).massSilence;
+    expect(still(160)).toBe(true); // a fifth silent: 40 > 0.2 x 160
+    expect(still(170)).toBe(false); // 30 < 0.2 x 170
+    expect(still(0)).toBe(true); // a power cut
+    expect(still(200)).toBe(false);
+    // Judged by the latter half of the silence, when all that stopped with it have stopped: the
+    // others' last heartbeats in its first half do not hide it.
+    const counts = pulse(T - 3_600_000, T + 40_000, 200, T + 100_000, 160);
+    expect(assessPulse(counts, agent, now, SETTINGS).massSilence).toBe(true);
+    // Not judged without a baseline.
+    expect(assessPulse(pulse(T, T + 100_000, 0), agent, now, SETTINGS).massSilence).toBe(false);
   });
 
   it('with only ten minutes of history, the baseline is those ten minutes', () => {
@@ -114,8 +130,8 @@ describe('the guarded expiry', () => {
     const log = new RecordingLog();
     const metrics = new RecordingMetrics();
     const scheduler = new RecordingScheduler();
-    const reader = new PulseReader({ store, clock, settings: SETTINGS });
-    const deps = coreDeps({ store, scheduler, clock, log, metrics, guard: { reader, settings: SETTINGS } });
+    const guard = makeExpiryGuard({ store, clock, log, metrics }, SETTINGS);
+    const deps = coreDeps({ store, scheduler, clock, log, metrics, guard });
     return { clock, store, log, metrics, scheduler, deps };
   }
   const healthyUntil = async (store: MemoryAgentStore, end: number) => {

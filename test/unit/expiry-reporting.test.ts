@@ -151,6 +151,7 @@ describe('every expiry reported, once (I5, I9)', () => {
       labels: { rack: 'r12' },
       expiredBy: 'req-9',
       suspectedPipelineOutage: false,
+      massExpiry: false,
     });
   });
 });

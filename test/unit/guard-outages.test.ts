@@ -4,6 +4,7 @@ import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js
 import { FINAL_LEAD_MS } from '../../functions/core/decide-expiry.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
 import { DEFERRED_MESSAGE } from '../../functions/core/handle-expiry.js';
+import { MASS_SUMMARY_MESSAGE } from '../../functions/core/mass-expiry.js';
 import type { GuardSettings } from '../../functions/core/ports.js';
 import { AWS_TIMING } from '../../functions/core/timing.js';
 import { SimulatedFleet } from '../support/fleet-sim.js';
@@ -22,6 +23,7 @@ const GUARD: GuardSettings = {
   degradedShare: 0.5,
   baselineMs: 60 * MINUTE,
   minBaselinePerBucket: 10,
+  massShare: 0.2,
   maxDeferMs: 600_000,
   recheckMs: 60_000,
 };
@@ -72,7 +74,18 @@ function expiryLines(sim: SimulatedFleet) {
     agentId: String(line.attributes.agentId),
     lateMs: Date.parse(String(line.attributes.detectedAt)) - Date.parse(String(line.attributes.expiredAt)),
     suspected: line.attributes.suspectedPipelineOutage,
+    mass: line.attributes.massExpiry,
   }));
+}
+
+/** The per-minute summaries: one per minute, however many instances and runs looked. */
+function summaries(sim: SimulatedFleet) {
+  const lines = sim.log.withMessage(MASS_SUMMARY_MESSAGE).map((line) => ({
+    minuteStart: String(line.attributes.minuteStart),
+    expired: Number(line.attributes.expired),
+  }));
+  expect(new Set(lines.map((line) => line.minuteStart)).size).toBe(lines.length);
+  return lines;
 }
 
 describe('the expiry guard through outages of the service itself', () => {
@@ -136,7 +149,7 @@ describe('the expiry guard through outages of the service itself', () => {
     expectOnlyTheDead(sim);
   }, 60_000);
 
-  it('a fifth of the fleet really dies while the service is healthy: each expires on time, none deferred', async () => {
+  it('a fifth of the fleet really dies while the service is healthy: each expires on time, none deferred, each marked massExpiry, with the per-minute summary', async () => {
     const dies = (agent: number) => agent % 5 === 0;
     const sim = fleet({ silentFrom: (agent) => (dies(agent) ? OUTAGE_FROM : Number.POSITIVE_INFINITY) });
     await sim.run(OUTAGE_FROM + 15 * MINUTE);
@@ -145,8 +158,26 @@ describe('the expiry guard through outages of the service itself', () => {
     for (const line of lines) {
       expect(line.lateMs).toBeLessThanOrEqual(GRACE_MS + 1_000);
       expect(line.suspected).toBe(false);
+      expect(line.mass).toBe(true);
     }
     expect(sim.log.withMessage(DEFERRED_MESSAGE)).toEqual([]);
+    // Written by a later look (the reconciler's run at the latest), summing to every expiry.
+    const minutes = summaries(sim);
+    expect(minutes.length).toBeGreaterThan(0);
+    expect(minutes.reduce((sum, m) => sum + m.expired, 0)).toBe(AGENTS / 5);
+  }, 60_000);
+
+  it('a tenth of the fleet dies: each expires on time, not marked massExpiry, and no summary', async () => {
+    const dies = (agent: number) => agent % 10 === 3;
+    const sim = fleet({ silentFrom: (agent) => (dies(agent) ? OUTAGE_FROM : Number.POSITIVE_INFINITY) });
+    await sim.run(OUTAGE_FROM + 15 * MINUTE);
+    const lines = expiryLines(sim);
+    expect(lines).toHaveLength(AGENTS / 10);
+    for (const line of lines) {
+      expect(line.lateMs).toBeLessThanOrEqual(GRACE_MS + 1_000);
+      expect(line.mass).toBe(false);
+    }
+    expect(summaries(sim)).toEqual([]);
   }, 60_000);
 
   it('a power cut (every agent stops, the service healthy): all expire, late by at most the bound, marked', async () => {
@@ -158,7 +189,11 @@ describe('the expiry guard through outages of the service itself', () => {
       expect(line.lateMs).toBeLessThanOrEqual(GUARD.maxDeferMs);
       expect(line.lateMs).toBeGreaterThanOrEqual(GUARD.maxDeferMs - FINAL_LEAD_MS);
       expect(line.suspected).toBe(true);
+      expect(line.mass).toBe(true);
     }
+    // One summary per minute of the expiries, together saying how many.
+    const minutes = summaries(sim);
+    expect(minutes.reduce((sum, m) => sum + m.expired, 0)).toBe(AGENTS);
   }, 60_000);
 });
 

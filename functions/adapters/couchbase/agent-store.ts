@@ -21,10 +21,19 @@ import * as z from 'zod/mini';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
-import type { AgentPage, AgentStore, CallOptions, CheckpointStore, PulseStore } from '../../core/ports.js';
+import type {
+  AgentPage,
+  AgentStore,
+  CallOptions,
+  CheckpointStore,
+  MassExpiryStore,
+  MassMinute,
+  PulseStore,
+} from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { CouchbaseConnector } from './connection.js';
 import { OUTBOX_INDEX, STATE_INDEX, keyspacePath } from './indexes.js';
+import { claimMassSummary, countMassExpiry, readMassExpiries } from './mass-expiry.js';
 import { addPulse, readPulse } from './pulse.js';
 
 /**
@@ -71,7 +80,7 @@ const CHECKPOINT_KEY_PREFIX = 'checkpoint::';
  * BackendUnavailableError: the core's write protocol reads the document back and recognises its
  * own write, as it does for every store.
  */
-export class CouchbaseAgentStore implements AgentStore, CheckpointStore, PulseStore {
+export class CouchbaseAgentStore implements AgentStore, CheckpointStore, PulseStore, MassExpiryStore {
   readonly #connector: CouchbaseConnector;
   readonly #keyspacePath: string;
 
@@ -134,6 +143,30 @@ export class CouchbaseAgentStore implements AgentStore, CheckpointStore, PulseSt
       return await readPulse(await this.#connector.collection(), from, to, kvOptions(options));
     } catch (error) {
       throw translateError(error, 'get', undefined);
+    }
+  }
+
+  async countMassExpiry(minuteStart: number, options?: CallOptions): Promise<void> {
+    try {
+      await countMassExpiry(await this.#connector.collection(), minuteStart, kvOptions(options));
+    } catch (error) {
+      throw translateError(error, 'mutateIn', undefined);
+    }
+  }
+
+  async readMassExpiries(from: number, to: number, options?: CallOptions): Promise<Map<number, MassMinute>> {
+    try {
+      return await readMassExpiries(await this.#connector.collection(), from, to, kvOptions(options));
+    } catch (error) {
+      throw translateError(error, 'get', undefined);
+    }
+  }
+
+  async claimMassSummary(minuteStart: number, options?: CallOptions): Promise<boolean> {
+    try {
+      return await claimMassSummary(await this.#connector.collection(), minuteStart, kvOptions(options));
+    } catch (error) {
+      throw translateError(error, 'mutateIn', undefined);
     }
   }
 

@@ -11,10 +11,19 @@ import * as z from 'zod/mini';
 import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
 import { BackendUnavailableError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
-import type { AgentPage, AgentStore, CallOptions, CheckpointStore, PulseStore } from '../../core/ports.js';
+import type {
+  AgentPage,
+  AgentStore,
+  CallOptions,
+  CheckpointStore,
+  MassExpiryStore,
+  MassMinute,
+  PulseStore,
+} from '../../core/ports.js';
 import { withCallTimeout } from '../call-timeout.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { translateError } from './errors.js';
+import { claimMassSummary, countMassExpiry, readMassExpiries } from './mass-expiry.js';
 import { addPulse, readPulse } from './pulse.js';
 import { STATE_INDEX, STATE_SHARDS, stateShard, stateShardOf } from './table.js';
 
@@ -57,9 +66,11 @@ const cursorSchema = z.strictObject({
   shard: z.int().check(z.minimum(0), z.maximum(STATE_SHARDS)),
   after: z.optional(agentIdSchema),
 });
-// A scan's position is the last key it evaluated: an agent id, or a checkpoint's key.
+// A scan's position is the last key it evaluated: an agent id, or the key of one of the items
+// that are not agents (a checkpoint, an hour of the pulse or of the mass-expiry counts).
+const INTERNAL_KEY = /^#(?:checkpoint|pulse|mass)#/;
 const scanCursorSchema = z.strictObject({
-  after: z.union([agentIdSchema, z.string().check(z.startsWith(CHECKPOINT_KEY_PREFIX), z.maxLength(200))]),
+  after: z.union([agentIdSchema, z.string().check(z.regex(INTERNAL_KEY), z.maxLength(200))]),
 });
 
 export interface DynamoDbAgentStoreOptions {
@@ -70,7 +81,7 @@ export interface DynamoDbAgentStoreOptions {
  * One item per agent: the AgentRecord's fields plus a numeric `version` that every conditional
  * write checks and bumps. At the port the version is the opaque string `String(version)`.
  */
-export class DynamoDbAgentStore implements AgentStore, CheckpointStore, PulseStore {
+export class DynamoDbAgentStore implements AgentStore, CheckpointStore, PulseStore, MassExpiryStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
 
@@ -247,6 +258,18 @@ export class DynamoDbAgentStore implements AgentStore, CheckpointStore, PulseSto
 
   readPulse(from: number, to: number, options?: CallOptions): Promise<Map<number, number>> {
     return readPulse(this.#client, this.#tableName, from, to, options);
+  }
+
+  countMassExpiry(minuteStart: number, options?: CallOptions): Promise<void> {
+    return countMassExpiry(this.#client, this.#tableName, minuteStart, options);
+  }
+
+  readMassExpiries(from: number, to: number, options?: CallOptions): Promise<Map<number, MassMinute>> {
+    return readMassExpiries(this.#client, this.#tableName, from, to, options);
+  }
+
+  claimMassSummary(minuteStart: number, options?: CallOptions): Promise<boolean> {
+    return claimMassSummary(this.#client, this.#tableName, minuteStart, options);
   }
 
   async loadCheckpoint(name: string, options?: CallOptions): Promise<string | null> {

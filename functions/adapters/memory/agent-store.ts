@@ -2,11 +2,27 @@ import * as z from 'zod/mini';
 import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
 import { VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
-import type { AgentPage, AgentStore, CheckpointStore, PulseStore } from '../../core/ports.js';
+import type {
+  AgentPage,
+  AgentStore,
+  CheckpointStore,
+  MassExpiryStore,
+  MassMinute,
+  PulseStore,
+} from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export type MemoryStoreOperation =
-  'get' | 'create' | 'replace' | 'listByState' | 'listOpen' | 'addPulse' | 'readPulse';
+  | 'get'
+  | 'create'
+  | 'replace'
+  | 'listByState'
+  | 'listOpen'
+  | 'addPulse'
+  | 'readPulse'
+  | 'countMassExpiry'
+  | 'readMassExpiries'
+  | 'claimMassSummary';
 
 const cursorSchema = z.strictObject({ after: agentIdSchema });
 
@@ -32,9 +48,10 @@ interface Entry {
  * Records are deep-copied in and out, so a test or the code under test cannot change stored
  * state by mutating an object it holds, which a real store would not allow either.
  */
-export class MemoryAgentStore implements AgentStore, CheckpointStore, PulseStore {
+export class MemoryAgentStore implements AgentStore, CheckpointStore, PulseStore, MassExpiryStore {
   readonly #entries = new Map<string, Entry>();
   readonly #pulse = new Map<number, number>();
+  readonly #mass = new Map<number, MassMinute>();
   readonly #checkpoints = new Map<string, string | null>();
   readonly #faults = new Map<MemoryStoreOperation, Fault[]>();
   // One counter for the whole store, so a version string is never issued twice, even for an
@@ -129,6 +146,33 @@ export class MemoryAgentStore implements AgentStore, CheckpointStore, PulseStore
     const fault = this.#takeFault('readPulse');
     if (fault !== undefined) throw fault.error;
     return new Map([...this.#pulse].filter(([bucket]) => bucket >= from && bucket < to));
+  }
+
+  async countMassExpiry(minuteStart: number): Promise<void> {
+    const fault = this.#takeFault('countMassExpiry');
+    if (fault?.timing === 'before') throw fault.error;
+    const minute = this.#mass.get(minuteStart) ?? { count: 0, summarized: false };
+    this.#mass.set(minuteStart, { ...minute, count: minute.count + 1 });
+    if (fault !== undefined) throw fault.error;
+  }
+
+  async readMassExpiries(from: number, to: number): Promise<Map<number, MassMinute>> {
+    const fault = this.#takeFault('readMassExpiries');
+    if (fault !== undefined) throw fault.error;
+    return new Map(
+      [...this.#mass]
+        .filter(([minute]) => minute >= from && minute < to)
+        .map(([minute, value]) => [minute, { ...value }]),
+    );
+  }
+
+  async claimMassSummary(minuteStart: number): Promise<boolean> {
+    const fault = this.#takeFault('claimMassSummary');
+    if (fault?.timing === 'before') throw fault.error;
+    const minute = this.#mass.get(minuteStart) ?? { count: 0, summarized: false };
+    this.#mass.set(minuteStart, { ...minute, summarized: true });
+    if (fault !== undefined) throw fault.error;
+    return !minute.summarized;
   }
 
   #store(record: AgentRecord): Entry {
