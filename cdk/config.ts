@@ -68,6 +68,7 @@ const contextSchema = z
     pulseDegradedShare: z.coerce.number().gt(0).lte(1).default(0.5),
     pulseBaselineSeconds: z.coerce.number().int().min(60).max(21_600).default(3600),
     pulseMinBaseline: z.coerce.number().int().min(1).default(10),
+    massExpiryShare: z.coerce.number().gt(0).lte(1).default(0.2),
     // API stage throttling. 20,000 agents at a 30 s interval send ~670 requests/s; the defaults
     // leave room for a fleet-wide restart without letting a runaway client exhaust the account's
     // Lambda concurrency.
@@ -159,7 +160,13 @@ export interface ServiceConfig {
   heartbeat: { ttlSeconds: number; intervalSeconds: number; minTtlSeconds: number };
   reconcile: { minutes: number };
   pulse: { bucketSeconds: number };
-  guard: { maxDeferSeconds: number; degradedShare: number; baselineSeconds: number; minBaseline: number };
+  guard: {
+    maxDeferSeconds: number;
+    degradedShare: number;
+    baselineSeconds: number;
+    minBaseline: number;
+    massShare: number;
+  };
   api: { throttleRateLimit: number; throttleBurstLimit: number };
   logRetention: RetentionDays;
   alarms: {
@@ -215,6 +222,7 @@ export function readServiceConfig(tryGetContext: (key: string) => unknown): Serv
       degradedShare: c.pulseDegradedShare,
       baselineSeconds: c.pulseBaselineSeconds,
       minBaseline: c.pulseMinBaseline,
+      massShare: c.massExpiryShare,
     },
     api: { throttleRateLimit: c.apiThrottleRateLimit, throttleBurstLimit: c.apiThrottleBurstLimit },
     logRetention: c.logRetentionDays as RetentionDays,

@@ -130,6 +130,7 @@ export class HeartbeatStack extends Stack {
       fn.setEnvironment('PULSE_DEGRADED_SHARE', String(config.guard.degradedShare));
       fn.setEnvironment('PULSE_BASELINE_SECONDS', String(config.guard.baselineSeconds));
       fn.setEnvironment('PULSE_MIN_BASELINE', String(config.guard.minBaseline));
+      fn.setEnvironment('MASS_EXPIRY_SHARE', String(config.guard.massShare));
     }
 
     this.api = new HeartbeatApi(this, 'Api', {

@@ -44,6 +44,7 @@ export type ServiceMetric = (typeof SERVICE_METRICS)[number];
 /** Log lines on-call looks for; the functions must write exactly these `message`s. */
 export const LOG_MESSAGES = {
   expired: 'agent expired',
+  massSummary: 'mass expiry: agents expired together',
   recovered: 'agent recovered',
   backendUnavailable: 'backend unavailable',
   unhandled: 'unhandled error',
@@ -76,7 +77,7 @@ export class Monitoring extends Construct {
   readonly topic: sns.ITopic | undefined;
   readonly dashboard: cloudwatch.Dashboard;
   readonly queries: Record<
-    'expired' | 'recoveries' | 'ingestErrorsByStatus' | 'ingestErrorLines',
+    'expired' | 'massExpiries' | 'recoveries' | 'ingestErrorsByStatus' | 'ingestErrorLines',
     logs.QueryDefinition
   >;
 
@@ -203,9 +204,22 @@ export class Monitoring extends Construct {
             'failingChecks',
             'labels',
             'detectedBy',
+            'suspectedPipelineOutage',
+            'massExpiry',
           ],
           filterStatements: [`message = "${LOG_MESSAGES.expired}"`],
           sort: '@timestamp desc',
+          limit: 10000,
+        }),
+      }),
+      // One line per minute of a mass expiry: how many agents expired together.
+      massExpiries: new logs.QueryDefinition(this, 'MassExpiriesQuery', {
+        queryDefinitionName: `${folder}/mass expiries by minute`,
+        logGroups: [expiry.logGroup, reconcile.logGroup],
+        queryString: new logs.QueryString({
+          fields: ['@timestamp', 'minuteStart', 'minuteEnd', 'expired'],
+          filterStatements: [`message = "${LOG_MESSAGES.massSummary}"`],
+          sort: 'minuteStart desc',
           limit: 10000,
         }),
       }),

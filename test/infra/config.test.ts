@@ -14,7 +14,13 @@ describe('context', () => {
       heartbeat: { ttlSeconds: 90, intervalSeconds: 30, minTtlSeconds: 60 },
       reconcile: { minutes: 5 },
       pulse: { bucketSeconds: 10 },
-      guard: { maxDeferSeconds: 600, degradedShare: 0.5, baselineSeconds: 3600, minBaseline: 10 },
+      guard: {
+        maxDeferSeconds: 600,
+        degradedShare: 0.5,
+        baselineSeconds: 3600,
+        minBaseline: 10,
+        massShare: 0.2,
+      },
       api: { throttleRateLimit: 1000, throttleBurstLimit: 2000 },
       logRetention: 30,
       alarms: { email: undefined, topicArn: undefined, expirySpikeThreshold: 50, ingest5xxRatePercent: 1 },
@@ -24,6 +30,26 @@ describe('context', () => {
   it('buckets the fleet pulse by pulseBucketSeconds, whole seconds dividing an hour', () => {
     expect(read({ pulseBucketSeconds: '30' }).pulse).toEqual({ bucketSeconds: 30 });
     expect(() => read({ pulseBucketSeconds: '7' })).toThrow(/pulseBucketSeconds/);
+  });
+
+  it("takes the expiry guard's thresholds from the context, validated", () => {
+    expect(
+      read({
+        expiryMaxDeferSeconds: '300',
+        pulseDegradedShare: '0.4',
+        pulseBaselineSeconds: '1800',
+        pulseMinBaseline: '25',
+        massExpiryShare: '0.3',
+      }).guard,
+    ).toEqual({
+      maxDeferSeconds: 300,
+      degradedShare: 0.4,
+      baselineSeconds: 1800,
+      minBaseline: 25,
+      massShare: 0.3,
+    });
+    expect(() => read({ massExpiryShare: '0' })).toThrow(/massExpiryShare/);
+    expect(() => read({ pulseDegradedShare: '2' })).toThrow(/pulseDegradedShare/);
   });
 
   it('runs the reconciler every reconcileMinutes, as `-c` gives it', () => {

@@ -11,6 +11,9 @@ import { ACCESS_LOG_FIELDS } from '../../cdk/api.js';
 import { DynamoDbPersistence } from '../../cdk/persistence.js';
 import { agentTableDefinition } from '../../functions/adapters/dynamodb/table.js';
 import { type Synth, acknowledgements, propertiesOf, roleStatements, synth } from './synth.js';
+import { LOG_MESSAGES } from '../../cdk/monitoring.js';
+import { EXPIRED_MESSAGE } from '../../functions/core/deliver-events.js';
+import { MASS_SUMMARY_MESSAGE } from '../../functions/core/mass-expiry.js';
 
 // The default deployment (persistence=dynamodb, every other setting at its default), synthesized
 // once with real bundling, as `npm run synth` does.
@@ -241,6 +244,7 @@ describe('functions', () => {
       PULSE_DEGRADED_SHARE: '0.5',
       PULSE_BASELINE_SECONDS: '3600',
       PULSE_MIN_BASELINE: '10',
+      MASS_EXPIRY_SHARE: '0.2',
     });
   });
 
@@ -293,6 +297,7 @@ describe('functions', () => {
       PULSE_DEGRADED_SHARE: '0.5',
       PULSE_BASELINE_SECONDS: '3600',
       PULSE_MIN_BASELINE: '10',
+      MASS_EXPIRY_SHARE: '0.2',
     });
   });
 
@@ -697,6 +702,11 @@ describe('on-call', () => {
     expect(alarms[0]?.Properties.AlarmDescription).toMatch(/suspectedPipelineOutage/);
   });
 
+  it('queries the very messages the functions write', () => {
+    expect(LOG_MESSAGES.expired).toBe(EXPIRED_MESSAGE);
+    expect(LOG_MESSAGES.massSummary).toBe(MASS_SUMMARY_MESSAGE);
+  });
+
   it('saves the Logs Insights queries on-call needs', () => {
     const queries = Object.values(s.template.findResources('AWS::Logs::QueryDefinition')).map((q) =>
       s.render(q.Properties),
@@ -706,8 +716,14 @@ describe('on-call', () => {
         Name: 'HeartbeatService/agents expired in the last 24 h',
         LogGroupNames: ['${Expiry/Logs}', '${Reconciler/Function/Logs}'],
         QueryString:
-          'fields @timestamp, agentId, expiredAt, detectedAt, lateBySeconds, lastSeen, ttlSeconds, bootId, failingChecks, labels, detectedBy\n' +
+          'fields @timestamp, agentId, expiredAt, detectedAt, lateBySeconds, lastSeen, ttlSeconds, bootId, failingChecks, labels, detectedBy, suspectedPipelineOutage, massExpiry\n' +
           '| filter message = "agent expired"\n| sort @timestamp desc\n| limit 10000',
+      },
+      {
+        Name: 'HeartbeatService/mass expiries by minute',
+        LogGroupNames: ['${Expiry/Logs}', '${Reconciler/Function/Logs}'],
+        QueryString:
+          'fields @timestamp, minuteStart, minuteEnd, expired\n| filter message = "mass expiry: agents expired together"\n| sort minuteStart desc\n| limit 10000',
       },
       {
         Name: 'HeartbeatService/recoveries',
