@@ -49,6 +49,8 @@ export interface LocalAppOptions {
   clock?: Clock;
   /** The scheduler's and the reconciler's timers; virtual ones in tests that simulate hours. */
   timers?: Timers;
+  /** Game-day drills only: while this says so, the local scheduler's API calls fail. */
+  schedulerUnavailable?: () => boolean;
 }
 
 export interface LocalApp {
@@ -91,6 +93,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     fire: (payload, deliveryId) => expire(payload, { awsRequestId: deliveryId }),
     deadLetter: (payload, error) =>
       options.log.error('expiry delivery failed; dead-lettered', { payload, error }),
+    ...(options.schedulerUnavailable === undefined ? {} : { unavailable: options.schedulerUnavailable }),
   });
   // Metrics are CloudWatch EMF in AWS; locally the logs say it all.
   const core: CoreDeps = {
@@ -236,15 +239,22 @@ async function openStore(config: LocalStoreConfig): Promise<{
     import('../adapters/dynamodb/table.js'),
     import('./dynalite.js'),
   ]);
-  await mkdir(config.dataDir, { recursive: true });
-  const dynalite = await startDynalite({ path: config.dataDir });
-  const dynamo = createLocalDynamoClient(dynalite.endpoint);
+  // A DynamoDB-compatible server someone else runs (DYNAMODB_ENDPOINT), or the embedded one.
+  let dynalite: { endpoint: string; close(): Promise<void> } | undefined;
+  let endpoint: string;
+  if (config.kind === 'dynamodb') endpoint = config.endpoint;
+  else {
+    await mkdir(config.dataDir, { recursive: true });
+    dynalite = await startDynalite({ path: config.dataDir });
+    endpoint = dynalite.endpoint;
+  }
+  const dynamo = createLocalDynamoClient(endpoint);
   await ensureAgentTable(dynamo, TABLE_NAME);
   return {
     store: new DynamoDbAgentStore(createDocumentClient(dynamo), { tableName: TABLE_NAME }),
     close: async () => {
       dynamo.destroy();
-      await dynalite.close();
+      await dynalite?.close();
     },
   };
 }

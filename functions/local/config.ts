@@ -32,6 +32,8 @@ const localSchema = z.extend(policySchema, {
   COUCHBASE_COLLECTION: z.optional(nonEmpty()),
   HOST: z._default(z.string(), '127.0.0.1'),
   DATA_DIR: z._default(nonEmpty(), './.data'),
+  // Local servers only: the runner signs with dummy credentials.
+  DYNAMODB_ENDPOINT: z.optional(z.url({ protocol: /^https?$/, hostname: /^(127\.0\.0\.1|localhost|\[::1\])$/ })),
   HEARTBEAT_TOKEN: z._default(nonEmpty(), DEV_TOKEN),
   MIN_TTL_SECONDS: seconds(1),
   RECONCILE_INTERVAL_SECONDS: wholeNumber(1, 3600, 60),
@@ -44,7 +46,10 @@ export type LocalConfig = ReturnType<typeof readLocalConfig>;
 
 /** The local runner's store: the embedded dynalite, or Couchbase when COUCHBASE_CONNSTR is set. */
 export type LocalStoreConfig =
-  { kind: 'dynalite'; dataDir: string } | { kind: 'couchbase'; settings: CouchbaseSettings };
+  | { kind: 'dynalite'; dataDir: string }
+  /** A DynamoDB-compatible server run apart (dynalite, DynamoDB Local): DYNAMODB_ENDPOINT. */
+  | { kind: 'dynamodb'; endpoint: string }
+  | { kind: 'couchbase'; settings: CouchbaseSettings };
 
 export function readLocalConfig(env: Env) {
   const c = parseOrThrow(localSchema, env);
@@ -63,7 +68,11 @@ export function readLocalConfig(env: Env) {
 }
 
 function localStore(c: z.infer<typeof localSchema>): LocalStoreConfig {
-  if (c.COUCHBASE_CONNSTR === undefined) return { kind: 'dynalite', dataDir: c.DATA_DIR };
+  if (c.COUCHBASE_CONNSTR === undefined) {
+    return c.DYNAMODB_ENDPOINT === undefined
+      ? { kind: 'dynalite', dataDir: c.DATA_DIR }
+      : { kind: 'dynamodb', endpoint: c.DYNAMODB_ENDPOINT };
+  }
   const missing = (['COUCHBASE_USERNAME', 'COUCHBASE_PASSWORD', 'COUCHBASE_BUCKET'] as const).filter(
     (name) => c[name] === undefined,
   );

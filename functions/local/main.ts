@@ -1,4 +1,4 @@
-import { readLocalConfig } from './config.js';
+import { type LocalStoreConfig, readLocalConfig } from './config.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { createJsonLinesLog } from '../observability/logger.js';
 import { startLocalApp } from './app.js';
@@ -14,10 +14,7 @@ const app = await startLocalApp({ ...config, log });
 
 log.info('heartbeat service listening', {
   url: app.url,
-  store:
-    config.store.kind === 'dynalite'
-      ? `dynalite in ${config.store.dataDir}`
-      : `couchbase ${config.store.settings.connectionString} bucket ${config.store.settings.bucket}`,
+  store: describeStore(config.store),
   token: config.tokenIsDefault ? config.token : '(from HEARTBEAT_TOKEN)',
   tokenIsDevDefault: config.tokenIsDefault,
   ttlSeconds: config.policy.defaultTtlSeconds,
@@ -42,4 +39,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       },
     );
   });
+}
+
+function describeStore(store: LocalStoreConfig): string {
+  if (store.kind === 'dynalite') return `dynalite in ${store.dataDir}`;
+  if (store.kind === 'dynamodb') return `DynamoDB-compatible server at ${store.endpoint}`;
+  return `couchbase ${store.settings.connectionString} bucket ${store.settings.bucket}`;
 }

@@ -42,6 +42,18 @@ describe('configuration', () => {
     expect(() => readPersistence({ PERSISTENCE: 'mongodb' })).toThrow(/PERSISTENCE/);
   });
 
+  it('runs the local pipeline on a DynamoDB-compatible server on this machine when DYNAMODB_ENDPOINT is set', () => {
+    expect(readLocalConfig({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000' }).store).toEqual({
+      kind: 'dynamodb',
+      endpoint: 'http://127.0.0.1:8000',
+    });
+    // The runner signs with dummy credentials: never a remote endpoint.
+    expect(() => readLocalConfig({ DYNAMODB_ENDPOINT: 'https://dynamodb.us-east-1.amazonaws.com' })).toThrow(
+      /DYNAMODB_ENDPOINT/,
+    );
+    expect(() => readLocalConfig({ DYNAMODB_ENDPOINT: 'ftp://127.0.0.1' })).toThrow(/DYNAMODB_ENDPOINT/);
+  });
+
   it('runs the local pipeline on Couchbase when COUCHBASE_CONNSTR is set, and says what else it needs', () => {
     const couchbase = {
       COUCHBASE_CONNSTR: 'couchbase://127.0.0.1',

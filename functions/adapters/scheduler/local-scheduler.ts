@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentRecord, ExpiryPayload } from '../../core/agent.js';
+import { BackendUnavailableError } from '../../core/errors.js';
 import type { Clock, ExpiryScheduler, ScheduleRequest } from '../../core/ports.js';
 import { scheduleNameFor } from '../../core/schedule-name.js';
 import { toIso } from '../../core/time.js';
@@ -29,6 +30,11 @@ export interface LocalSchedulerOptions {
   maxAttempts?: number;
   retryDelayMs?: number;
   timers?: Timers;
+  /**
+   * While this says so, writes and deletes fail as an unreachable Scheduler API does (schedules
+   * already written still fire). For game-day drills (`npm run drill -- scheduler-down`).
+   */
+  unavailable?: () => boolean;
 }
 
 // setTimeout holds at most a signed 32-bit delay; a longer wait just wakes up and re-checks.
@@ -72,11 +78,13 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
   }
 
   async upsert(request: ScheduleRequest): Promise<void> {
+    this.#failIfUnavailable();
     this.heap.set(request.name, request.fireAt, { payload: request.payload, attempt: 0 });
     this.rearmTimer();
   }
 
   async delete(name: string): Promise<void> {
+    this.#failIfUnavailable();
     this.heap.delete(name);
     this.rearmTimer();
   }
@@ -106,6 +114,12 @@ export class LocalExpiryScheduler implements ExpiryScheduler {
   /** Waits until no invocation is running (retries it schedules are not waited for). */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  #failIfUnavailable(): void {
+    if (this.options.unavailable?.() === true) {
+      throw new BackendUnavailableError('scheduler', 'the local scheduler is switched unavailable (a drill)');
+    }
   }
 
   /** Stops firing and waits for invocations already running. */
