@@ -33,7 +33,9 @@ const localSchema = z.extend(policySchema, {
   HOST: z._default(z.string(), '127.0.0.1'),
   DATA_DIR: z._default(nonEmpty(), './.data'),
   // Local servers only: the runner signs with dummy credentials.
-  DYNAMODB_ENDPOINT: z.optional(z.url({ protocol: /^https?$/, hostname: /^(127\.0\.0\.1|localhost|\[::1\])$/ })),
+  DYNAMODB_ENDPOINT: z.optional(
+    z.url({ protocol: /^https?$/, hostname: /^(127\.0\.0\.1|localhost|\[::1\])$/ }),
+  ),
   HEARTBEAT_TOKEN: z._default(nonEmpty(), DEV_TOKEN),
   MIN_TTL_SECONDS: seconds(1),
   RECONCILE_INTERVAL_SECONDS: wholeNumber(1, 3600, 60),
