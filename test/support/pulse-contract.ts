@@ -19,16 +19,16 @@ const T = Date.UTC(2026, 0, 15, 10, 0, 0);
  * instances at once, read back by range across hour boundaries, never seen as agents.
  */
 export function describePulseContract(name: string, makeStore: () => Promise<PulseStoreUnderTest>): void {
-  describe(`PulseStore contract: ${name}`, () => {
-    const withStore = async (test: (subject: PulseStoreUnderTest) => Promise<void>) => {
-      const subject = await makeStore();
-      try {
-        await test(subject);
-      } finally {
-        await subject.cleanup?.();
-      }
-    };
+  const withStore = async (test: (subject: PulseStoreUnderTest) => Promise<void>) => {
+    const subject = await makeStore();
+    try {
+      await test(subject);
+    } finally {
+      await subject.cleanup?.();
+    }
+  };
 
+  describe(`PulseStore contract: ${name}`, () => {
     it('reads nothing before anything is added', () =>
       withStore(async ({ store }) => {
         expect([...(await store.readPulse(T - HOUR, T + HOUR))]).toEqual([]);
@@ -89,14 +89,6 @@ export function describePulseContract(name: string, makeStore: () => Promise<Pul
   });
 
   describe(`MassExpiryStore contract: ${name}`, () => {
-    const withStore = async (test: (subject: PulseStoreUnderTest) => Promise<void>) => {
-      const subject = await makeStore();
-      try {
-        await test(subject);
-      } finally {
-        await subject.cleanup?.();
-      }
-    };
     const MINUTE = 60_000;
 
     it('counts per minute across an hour boundary, many writers at once, and reads by range', () =>

@@ -1,13 +1,8 @@
-import {
-  type Collection,
-  DocumentNotFoundError,
-  MutateInSpec,
-  PathExistsError,
-  StoreSemantics,
-} from 'couchbase';
+import { type Collection, MutateInSpec, PathExistsError, StoreSemantics } from 'couchbase';
 import { MASS_RETENTION_MS, massSlot, readMassHourItem } from '../../core/mass-expiry.js';
 import type { MassMinute } from '../../core/ports.js';
-import { HOUR_MS, hoursCovering } from '../../core/pulse.js';
+import { HOUR_MS } from '../../core/pulse.js';
+import { getHourDocuments } from './pulse.js';
 
 /**
  * The mass-expiry minutes beside the agents, laid out as the pulse is (./pulse.ts): one document
@@ -62,15 +57,7 @@ export async function readMassExpiries(
   options: { timeout?: number },
 ): Promise<Map<number, MassMinute>> {
   const minutes = new Map<number, MassMinute>();
-  for (const hourStart of hoursCovering(from, to)) {
-    let content: unknown;
-    try {
-      content = (await collection.get(`${MASS_KEY_PREFIX}${hourStart}`, options)).content;
-    } catch (error) {
-      if (error instanceof DocumentNotFoundError) continue;
-      throw error;
-    }
-    readMassHourItem(hourStart, (content ?? {}) as Record<string, unknown>, { from, to }, minutes);
-  }
+  const documents = await getHourDocuments(collection, MASS_KEY_PREFIX, { from, to }, options);
+  for (const [hourStart, fields] of documents) readMassHourItem(hourStart, fields, { from, to }, minutes);
   return minutes;
 }

@@ -31,15 +31,29 @@ export async function readPulse(
   options: { timeout?: number },
 ): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  for (const hourStart of hoursCovering(from, to)) {
-    let content: unknown;
-    try {
-      content = (await collection.get(`${PULSE_KEY_PREFIX}${hourStart}`, options)).content;
-    } catch (error) {
-      if (error instanceof DocumentNotFoundError) continue;
-      throw error;
-    }
-    readHourItem(hourStart, (content ?? {}) as Record<string, unknown>, { from, to }, counts);
-  }
+  const documents = await getHourDocuments(collection, PULSE_KEY_PREFIX, { from, to }, options);
+  for (const [hourStart, fields] of documents) readHourItem(hourStart, fields, { from, to }, counts);
   return counts;
+}
+
+/**
+ * The hourly documents under `keyPrefix` (`<prefix><hour start ms>`) that hold [from, to), one
+ * get each (KV reads are consistent); an hour nobody wrote reads as an empty document.
+ */
+export async function getHourDocuments(
+  collection: Collection,
+  keyPrefix: string,
+  range: { from: number; to: number },
+  options: { timeout?: number },
+): Promise<[number, Record<string, unknown>][]> {
+  const documents: [number, Record<string, unknown>][] = [];
+  for (const hourStart of hoursCovering(range.from, range.to)) {
+    try {
+      const { content } = await collection.get(`${keyPrefix}${hourStart}`, options);
+      documents.push([hourStart, (content ?? {}) as Record<string, unknown>]);
+    } catch (error) {
+      if (!(error instanceof DocumentNotFoundError)) throw error;
+    }
+  }
+  return documents;
 }

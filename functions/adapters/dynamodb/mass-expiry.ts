@@ -1,11 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { MASS_RETENTION_MS, massSlot, readMassHourItem } from '../../core/mass-expiry.js';
 import type { CallOptions, MassMinute } from '../../core/ports.js';
-import { HOUR_MS, hoursCovering } from '../../core/pulse.js';
+import { HOUR_MS } from '../../core/pulse.js';
 import { withCallTimeout } from '../call-timeout.js';
 import { translateError } from './errors.js';
-import { PULSE_TTL_ATTRIBUTE } from './pulse.js';
+import { PULSE_TTL_ATTRIBUTE, getHourItems } from './pulse.js';
 
 /**
  * The mass-expiry minutes in the agent table, laid out as the pulse is (./pulse.ts): one item per
@@ -67,21 +67,9 @@ export async function readMassExpiries(
   options: CallOptions | undefined,
 ): Promise<Map<number, MassMinute>> {
   const minutes = new Map<number, MassMinute>();
-  for (const hourStart of hoursCovering(from, to)) {
-    let item: Record<string, unknown> | undefined;
-    try {
-      const output = await withCallTimeout(options, (abortSignal) =>
-        // Consistent: a claim just made elsewhere must read as made.
-        client.send(new GetCommand({ TableName: tableName, Key: hourKey(hourStart), ConsistentRead: true }), {
-          abortSignal,
-        }),
-      );
-      item = output.Item;
-    } catch (error) {
-      throw translateError(error, 'GetItem', undefined);
-    }
-    readMassHourItem(hourStart, item ?? {}, { from, to }, minutes);
-  }
+  // Consistent: a claim just made elsewhere must read as made.
+  const items = await getHourItems(client, tableName, MASS_KEY_PREFIX, { from, to }, options, true);
+  for (const [hourStart, item] of items) readMassHourItem(hourStart, item, { from, to }, minutes);
   return minutes;
 }
 

@@ -58,17 +58,40 @@ export async function readPulse(
   options: CallOptions | undefined,
 ): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  for (const hourStart of hoursCovering(from, to)) {
-    let item: Record<string, unknown> | undefined;
+  const items = await getHourItems(client, tableName, PULSE_KEY_PREFIX, { from, to }, options);
+  for (const [hourStart, item] of items) readHourItem(hourStart, item, { from, to }, counts);
+  return counts;
+}
+
+/**
+ * The hourly items under `keyPrefix` (`<prefix><hour start ms>`) that hold [from, to), one
+ * GetItem each; an hour nobody wrote reads as an empty item.
+ */
+export async function getHourItems(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keyPrefix: string,
+  range: { from: number; to: number },
+  options: CallOptions | undefined,
+  consistent = false,
+): Promise<[number, Record<string, unknown>][]> {
+  const items: [number, Record<string, unknown>][] = [];
+  for (const hourStart of hoursCovering(range.from, range.to)) {
     try {
       const output = await withCallTimeout(options, (abortSignal) =>
-        client.send(new GetCommand({ TableName: tableName, Key: hourKey(hourStart) }), { abortSignal }),
+        client.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: { agentId: `${keyPrefix}${hourStart}` },
+            ConsistentRead: consistent,
+          }),
+          { abortSignal },
+        ),
       );
-      item = output.Item;
+      items.push([hourStart, output.Item ?? {}]);
     } catch (error) {
       throw translateError(error, 'GetItem', undefined);
     }
-    readHourItem(hourStart, item ?? {}, { from, to }, counts);
   }
-  return counts;
+  return items;
 }
