@@ -1,16 +1,19 @@
-import { Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { HeartbeatFunction } from './heartbeat-function.js';
-import { acknowledge } from './nag.js';
+import { acknowledge, nagRef } from './nag.js';
 
 /** Route keys, as API Gateway puts them in `event.routeKey` and in the access log. */
 export const ROUTES = {
   heartbeats: 'ANY /v1/heartbeats',
   agent: 'ANY /v1/agents/{agentId}',
+  deregister: 'DELETE /v1/agents/{agentId}',
   agents: 'ANY /v1/agents',
   default: '$default',
 } as const;
@@ -18,6 +21,7 @@ export const ROUTES = {
 export interface HeartbeatApiProps {
   ingest: HeartbeatFunction;
   read: HeartbeatFunction;
+  operate: HeartbeatFunction;
   throttle: { rateLimit: number; burstLimit: number };
   logRetention: logs.RetentionDays;
 }
@@ -50,14 +54,18 @@ export const ACCESS_LOG_FIELDS = {
  * route sends unknown paths to the read function for a problem+json 404 instead of API
  * Gateway's bare `{"message":"Not Found"}`.
  *
- * There is no API Gateway authorizer: agents send a bearer token that the functions compare in
- * constant time against the token secret, so a rotation needs no redeploy and a 401 is a
- * problem+json like every other error.
+ * Credentials apart: agents send a bearer token that the ingest function compares in constant
+ * time against the token secret (a rotation needs no redeploy, a 401 is a problem+json like
+ * every other error), and it is good for nothing else. The read and operator routes use the HTTP
+ * API's IAM authorization: operators sign with SigV4 under a role holding `operatorPolicy`; any
+ * other caller, an agent's token included, gets API Gateway's 403 before a function runs.
  */
 export class HeartbeatApi extends Construct {
   readonly httpApi: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
   readonly accessLogs: logs.LogGroup;
+  /** execute-api:Invoke on the read and operator routes: attach it to on-call roles. */
+  readonly operatorPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: HeartbeatApiProps) {
     super(scope, id);
@@ -77,13 +85,51 @@ export class HeartbeatApi extends Construct {
       createDefaultStage: false,
       defaultIntegration: read,
     });
+    const operate = new HttpLambdaIntegration('Operate', props.operate.function, {
+      payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
+    });
+    const operator = new HttpIamAuthorizer();
     this.httpApi.addRoutes({ path: '/v1/heartbeats', methods: [apigw.HttpMethod.ANY], integration: ingest });
     this.httpApi.addRoutes({
       path: '/v1/agents/{agentId}',
       methods: [apigw.HttpMethod.ANY],
       integration: read,
+      authorizer: operator,
     });
-    this.httpApi.addRoutes({ path: '/v1/agents', methods: [apigw.HttpMethod.ANY], integration: read });
+    // A route for one method wins over the path's ANY: deregistration goes to the operate function.
+    this.httpApi.addRoutes({
+      path: '/v1/agents/{agentId}',
+      methods: [apigw.HttpMethod.DELETE],
+      integration: operate,
+      authorizer: operator,
+    });
+    this.httpApi.addRoutes({
+      path: '/v1/agents',
+      methods: [apigw.HttpMethod.ANY],
+      integration: read,
+      authorizer: operator,
+    });
+
+    this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
+      description: `Read and operate the ${Stack.of(this).stackName} heartbeat service (GET and DELETE /v1/agents...)`,
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['execute-api:Invoke'],
+          resources: [
+            this.httpApi.arnForExecuteApi('*', '/v1/agents', '*'),
+            this.httpApi.arnForExecuteApi('*', '/v1/agents/*', '*'),
+          ],
+        }),
+      ],
+    });
+    const api = nagRef(this.httpApi.node.defaultChild as CfnElement);
+    for (const path of ['/v1/agents', '/v1/agents/*']) {
+      acknowledge(
+        this.operatorPolicy,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:${api}/*/*${path}]`,
+        'The operator routes of this one API, any stage and method they serve, any agent id ({agentId}): never the heartbeat route.',
+      );
+    }
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
     this.stage = new apigw.HttpStage(this, 'DefaultStage', {
@@ -100,7 +146,7 @@ export class HeartbeatApi extends Construct {
     acknowledge(
       this.httpApi,
       'AwsSolutions-APIG4',
-      'Agents authenticate with a bearer token that the functions check (constant-time compare against the rotation-friendly token secret); an authorizer would add a Lambda hop to every heartbeat and answer 401 without problem+json.',
+      'The read and operator routes use IAM authorization. The heartbeat route: agents authenticate with a bearer token that the ingest function checks (constant-time compare against the rotation-friendly token secret); an authorizer would add a Lambda hop to every heartbeat and answer 401 without problem+json. The $default route only answers 404.',
     );
   }
 

@@ -25,6 +25,7 @@ export class HeartbeatStack extends Stack {
   readonly persistence: Persistence;
   readonly ingest: HeartbeatFunction;
   readonly read: HeartbeatFunction;
+  readonly operate: HeartbeatFunction;
   readonly expiry: HeartbeatFunction;
   readonly reconciler: Reconciler;
   readonly tokenSecret: secretsmanager.Secret;
@@ -65,6 +66,13 @@ export class HeartbeatStack extends Stack {
         'GET /v1/agents/{agentId} and /v1/agents?state=: reads agent records; problem+json 404 for other paths',
     });
 
+    this.operate = new HeartbeatFunction(this, 'Operate', {
+      ...common,
+      entry: 'operate',
+      description:
+        'DELETE /v1/agents/{agentId}: deregisters an agent and deletes its schedule (IAM-authorized)',
+    });
+
     this.expiry = new HeartbeatFunction(this, 'Expiry', {
       ...common,
       entry: 'expiry',
@@ -86,6 +94,7 @@ export class HeartbeatStack extends Stack {
     this.persistence.bind(this.ingest, 'ingest');
     this.persistence.bind(this.expiry, 'readWrite');
     this.persistence.bind(this.read, 'read');
+    this.persistence.bind(this.operate, 'readWrite');
     this.persistence.bind(this.reconciler.fn, 'reconcile');
 
     this.scheduling = new ExpiryScheduling(this, 'Scheduling', {
@@ -95,6 +104,8 @@ export class HeartbeatStack extends Stack {
     this.scheduling.grantScheduleWrites(this.ingest);
     this.scheduling.grantScheduleWrites(this.expiry);
     this.scheduling.grantScheduleWrites(this.reconciler.fn);
+    this.scheduling.grantScheduleWrites(this.operate);
+    this.scheduling.grantScheduleDeletes(this.operate);
 
     // The agents' bearer token(s): generated here, so no value is ever in the template. JSON
     // {"current": "..."}; to rotate, an operator writes {"current": "<new>", "previous": "<old>"},
@@ -117,7 +128,6 @@ export class HeartbeatStack extends Stack {
     );
     const tokens = { arn: this.tokenSecret.secretArn, policyResources: [this.tokenSecret.secretArn] };
     this.ingest.readSecret('HEARTBEAT_TOKENS_SECRET_ARN', tokens);
-    this.read.readSecret('HEARTBEAT_TOKENS_SECRET_ARN', tokens);
 
     this.ingest.setEnvironment('HEARTBEAT_TTL_SECONDS', String(config.heartbeat.ttlSeconds));
     this.ingest.setEnvironment('HEARTBEAT_INTERVAL_SECONDS', String(config.heartbeat.intervalSeconds));
@@ -136,6 +146,7 @@ export class HeartbeatStack extends Stack {
     this.api = new HeartbeatApi(this, 'Api', {
       ingest: this.ingest,
       read: this.read,
+      operate: this.operate,
       throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
       logRetention: config.logRetention,
     });
@@ -144,6 +155,7 @@ export class HeartbeatStack extends Stack {
       api: this.api,
       ingest: this.ingest,
       read: this.read,
+      operate: this.operate,
       expiry: this.expiry,
       reconciler: this.reconciler,
       scheduling: this.scheduling,
@@ -197,6 +209,11 @@ export class HeartbeatStack extends Stack {
       'IngestLogGroupName',
       this.ingest.logGroup.logGroupName,
       'Log group with "agent recovered" lines and ingest errors',
+    );
+    output(
+      'OperatorPolicyArn',
+      this.api.operatorPolicy.managedPolicyArn,
+      'Managed policy for on-call roles: execute-api:Invoke on the read and operator routes (requests signed with SigV4)',
     );
     output('AccessLogGroupName', this.api.accessLogs.logGroupName, 'API access log (JSON per request)');
     output(

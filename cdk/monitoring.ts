@@ -38,6 +38,9 @@ export const SERVICE_METRICS = [
   'PulseFlushFailures',
   'PulseReadFailures',
   'ExpiriesDeferred',
+  'MassExpiries',
+  'MassExpiryCountFailures',
+  'AgentsDeregistered',
 ] as const satisfies readonly MetricName[];
 export type ServiceMetric = (typeof SERVICE_METRICS)[number];
 
@@ -56,6 +59,7 @@ export interface MonitoringProps {
   api: HeartbeatApi;
   ingest: HeartbeatFunction;
   read: HeartbeatFunction;
+  operate: HeartbeatFunction;
   expiry: HeartbeatFunction;
   reconciler: Reconciler;
   scheduling: ExpiryScheduling;
@@ -72,7 +76,7 @@ export class Monitoring extends Construct {
   readonly ingest5xxRate: cloudwatch.Alarm;
   readonly expirySpike: cloudwatch.Alarm;
   readonly pipelineSuspected: cloudwatch.Alarm;
-  readonly functionErrors: Record<'ingest' | 'read' | 'expiry' | 'reconcile', cloudwatch.Alarm>;
+  readonly functionErrors: Record<'ingest' | 'read' | 'operate' | 'expiry' | 'reconcile', cloudwatch.Alarm>;
   readonly reconcilerNotRunning: cloudwatch.Alarm;
   readonly topic: sns.ITopic | undefined;
   readonly dashboard: cloudwatch.Dashboard;
@@ -83,9 +87,9 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { api, ingest, read, expiry, scheduling } = props;
+    const { api, ingest, read, operate, expiry, scheduling } = props;
     const reconcile = props.reconciler.fn;
-    const functions = { ingest, read, expiry, reconcile };
+    const functions = { ingest, read, operate, expiry, reconcile };
 
     // --- metrics -------------------------------------------------------------------------------
     // The ingest route's requests and 5xx, counted from the access log: what agents saw,
@@ -139,6 +143,7 @@ export class Monitoring extends Construct {
     this.functionErrors = {
       ingest: this.functionErrorAlarm('IngestErrors', ingest),
       read: this.functionErrorAlarm('ReadErrors', read),
+      operate: this.functionErrorAlarm('OperateErrors', operate),
       expiry: this.functionErrorAlarm('ExpiryErrors', expiry),
       // A run that could not list, or could not repair an agent, fails on purpose (after the rest).
       reconcile: this.functionErrorAlarm('ReconcileErrors', reconcile),

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const LOCK_FILE = path.join(PROJECT_ROOT, 'package-lock.json');
 
-export type EntryPoint = 'ingest' | 'read' | 'expiry' | 'reconcile';
+export type EntryPoint = 'ingest' | 'read' | 'operate' | 'expiry' | 'reconcile';
 
 /** A Lambda entry point: `functions/entrypoints/<name>.ts`, exporting `handler`. */
 export function entryPath(name: EntryPoint): string {

@@ -163,4 +163,11 @@ export class ExpiryScheduling extends Construct {
     fn.setEnvironment('SCHEDULER_ROLE_ARN', this.role.roleArn);
     fn.setEnvironment('EXPIRY_DLQ_ARN', this.deadLetterQueue.queueArn);
   }
+
+  /** Deregistration deletes the agent's schedule (core/deregister.ts); only that function may. */
+  grantScheduleDeletes(fn: HeartbeatFunction): void {
+    fn.allow(
+      new iam.PolicyStatement({ actions: ['scheduler:DeleteSchedule'], resources: [this.schedulesArn] }),
+    );
+  }
 }

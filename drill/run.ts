@@ -129,6 +129,7 @@ async function runDrill(options: Options): Promise<DrillVerdict> {
     port: 0,
     store: { kind: 'dynamodb', endpoint: `http://127.0.0.1:${storeProxy.port}` },
     token: TOKEN,
+    operatorToken: `${TOKEN}-operator`,
     reconcileIntervalSeconds: 5,
     pulseBucketSeconds: 1,
     ...(options.guard ? { guard } : {}),

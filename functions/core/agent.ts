@@ -12,7 +12,7 @@ export interface CheckResult {
 export interface Transition {
   state: AgentState;
   at: number;
-  /** For an expiry: the invocation that declared it (kept after a recovery clears expiredBy). */
+  /** The invocation that made it: for an expiry, the one that declared it (kept after a recovery clears expiredBy); for a deregistration, its request. */
   by?: string;
 }
 

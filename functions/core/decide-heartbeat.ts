@@ -55,7 +55,13 @@ export function decideHeartbeat(
   const becameAlive = current === undefined || current.state !== 'alive';
 
   return {
-    outcome: current === undefined ? 'registered' : current.state === 'alive' ? 'refreshed' : 'recovered',
+    // A deregistered agent that reports is registered again: it never went down.
+    outcome:
+      current === undefined || current.state === 'deregistered'
+        ? 'registered'
+        : current.state === 'alive'
+          ? 'refreshed'
+          : 'recovered',
     write: true,
     arm,
     next: {

@@ -154,6 +154,7 @@ export type MetricName =
   | 'PulseFlushFailures'
   | 'PulseReadFailures'
   | 'ExpiriesDeferred'
+  | 'AgentsDeregistered'
   | 'MassExpiries'
   | 'MassExpiryCountFailures';
 

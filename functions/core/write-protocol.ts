@@ -21,6 +21,14 @@ export type Step<R> =
        * guard) names a later one, bounded by its own limit.
        */
       armLimit?: number;
+      /**
+       * Delete the agent's schedule first (a deregistration): nothing is to fire for the record
+       * written. Best effort: a schedule left behind fires and is ignored, the agent not alive.
+       * Deleting before the conditional write keeps a heartbeat that races it correct: one that
+       * commits first makes our write conflict (we decide and delete again); one that commits
+       * after us re-registers the agent and writes its own schedule.
+       */
+      disarm?: boolean;
       /** Whether a record read back after an ambiguous failure is this write (default: equal). */
       isOurs?: (found: AgentRecord) => boolean;
       result: (committed: AgentRecord) => R;
@@ -107,6 +115,11 @@ async function attempts<R>(
     if (step.kind === 'done') return step.result;
 
     let next = step.next;
+    if (step.disarm === true) {
+      // If our write then fails for good, undoSchedule puts back one that fires now: safe.
+      request.scheduleWritten = true;
+      await tryDisarm(deps, agentId, budget);
+    }
     if (step.arm !== undefined) {
       const latest = step.armLimit ?? expiresAt(next, deps.timing);
       if (step.arm > latest) {
@@ -169,6 +182,16 @@ async function tryArm(deps: CoreDeps, agentId: string, fireAt: number, budget: B
       error,
     });
     return false;
+  }
+}
+
+/** Deletes the agent's one schedule; a failure is logged, never thrown (see Step.disarm). */
+async function tryDisarm(deps: CoreDeps, agentId: string, budget: Budget): Promise<void> {
+  try {
+    const options = callOptions(budget, 'scheduler', Math.min(ARM_CAP_MS, budget.remainingMs() * ARM_SHARE));
+    await deps.scheduler.delete(scheduleNameFor(agentId), options);
+  } catch (error) {
+    deps.log.warn('schedule delete failed; it fires once and is ignored', { agentId, error });
   }
 }
 

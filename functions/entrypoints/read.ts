@@ -1,16 +1,17 @@
 import { systemClock } from '../adapters/system-clock.js';
-import { readPersistence, readTokens } from '../config.js';
+import { readPersistence } from '../config.js';
 import { makeReadHandler } from '../handlers/read.js';
-import { makeBearerAuth } from '../http/auth.js';
-import { composeStore, lazyHttpHandler, log, tokenSource } from './aws.js';
+import { requireIamCaller } from '../http/auth.js';
+import { composeStore, lazyHttpHandler, log } from './aws.js';
 
 const persistence = readPersistence(process.env);
-const tokens = readTokens(process.env);
 
+// The read routes are IAM-authorized by API Gateway (cdk/api.ts): operators sign with SigV4; an
+// agent's bearer token is refused (403) before this function runs.
 export const handler = lazyHttpHandler(async () =>
   makeReadHandler({
     store: await composeStore(persistence),
-    authenticate: makeBearerAuth(tokenSource(tokens)),
+    authenticate: requireIamCaller,
     log,
     clock: systemClock,
   }),

@@ -45,7 +45,8 @@ export function makeReadHandler(deps: ReadDeps) {
           `no route for ${event.requestContext?.http?.method ?? ''} ${event.rawPath ?? ''}`.trim(),
         );
       }
-      requireMethod(event, 'GET');
+      // DELETE has a route of its own (the operate function's).
+      requireMethod(event, 'GET', 'GET, DELETE');
       await deps.authenticate(event);
       if (!isValidAgentId(agentId))
         throw notFound('no agent has that id (agent ids never contain those characters)');

@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { unauthorized } from './problem.js';
+import { forbidden, unauthorized } from './problem.js';
 import { header } from './request.js';
 
 /** Where valid tokens come from: a fixed list, or a source that may refresh (a rotated secret). */
@@ -11,8 +11,14 @@ export type Authenticate = (event: APIGatewayProxyEventV2) => Promise<void>;
  * Bearer-token check in constant time. Several tokens may be valid at once (current and previous)
  * so tokens can be rotated without a fleet-wide flag day. Hashing first gives equal-length inputs
  * to timingSafeEqual, so neither a token's content nor its length leaks through timing.
+ *
+ * `otherRole`: the tokens of the other kind of caller (an agent's on an operator's route, or the
+ * other way round), answered 403 rather than 401: the caller is known, but may not do this.
  */
-export function makeBearerAuth(tokens: readonly string[] | TokenSource): Authenticate {
+export function makeBearerAuth(
+  tokens: readonly string[] | TokenSource,
+  otherRole?: { tokens: readonly string[]; detail: string },
+): Authenticate {
   const source: TokenSource = typeof tokens === 'function' ? tokens : async () => tokens;
   if (typeof tokens !== 'function') assertUsable(tokens);
   return async (event) => {
@@ -21,13 +27,31 @@ export function makeBearerAuth(tokens: readonly string[] | TokenSource): Authent
     const valid = await source();
     assertUsable(valid);
     const presented = digest(match[1] ?? '');
-    // Compare against every token, without short-circuiting, so timing does not reveal which matched.
-    const ok = valid
-      .map(knownDigest)
-      .reduce((found, expected) => timingSafeEqual(expected, presented) || found, false);
-    if (!ok) throw unauthorized();
+    if (matchesAny(valid, presented)) return;
+    if (otherRole !== undefined && matchesAny(otherRole.tokens, presented)) throw forbidden(otherRole.detail);
+    throw unauthorized();
   };
 }
+
+/** Compares against every token, without short-circuiting, so timing does not reveal which matched. */
+function matchesAny(tokens: readonly string[], presented: Buffer): boolean {
+  return tokens
+    .map(knownDigest)
+    .reduce((found, expected) => timingSafeEqual(expected, presented) || found, false);
+}
+
+/**
+ * In AWS the read and operator routes use the HTTP API's IAM authorization: API Gateway checks the
+ * SigV4 signature and the caller's execute-api:Invoke permission before the function runs, and
+ * answers 403 itself otherwise. The function still refuses an event without an IAM caller, so a
+ * route left without the authorizer by mistake fails closed.
+ */
+export const requireIamCaller: Authenticate = async (event) => {
+  const context = event.requestContext as { authorizer?: { iam?: { userArn?: string } } } | undefined;
+  if (typeof context?.authorizer?.iam?.userArn !== 'string') {
+    throw forbidden('this route needs an operator credential (IAM, SigV4-signed)');
+  }
+};
 
 function assertUsable(tokens: readonly string[]): void {
   if (tokens.length === 0 || tokens.some((token) => token.length === 0)) {

@@ -24,6 +24,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
   });
   const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
+  const agentIdParameter = { name: 'agentId', in: 'path', required: true, schema: input(agentIdSchema) };
   const queryParameters = input(listQuerySchema) as {
     properties: Record<string, Record<string, unknown>>;
     required: string[];
@@ -41,11 +42,11 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         'document at GET /v1/openapi.json (without authentication).',
     },
     servers: [{ url: 'http://127.0.0.1:3000', description: 'the local runner (npm start)' }],
-    security: [{ bearer: [] }],
     paths: {
       '/v1/heartbeats': {
         post: {
           operationId: 'postHeartbeat',
+          security: AGENT,
           summary: "Report an agent's health checks; (re)sets its expiry deadline",
           description:
             "ttlSeconds must also be at least the deployment's minimum (60 s on AWS, 1 s locally) and " +
@@ -62,6 +63,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
             '400': ref('InvalidRequest'),
             '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
             '413': problem(`The body is over ${LIMITS.bodyBytes} bytes.`),
             '415': problem(
               'The body is not application/json in UTF-8, or carries a Content-Encoding other than identity.',
@@ -75,6 +77,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'listAgents',
           summary: 'One page of the agents in a state',
+          security: OPERATOR,
           parameters: Object.entries(queryParameters.properties).map(([name, schema]) => ({
             name,
             in: 'query',
@@ -88,6 +91,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
             '400': ref('InvalidRequest'),
             '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
             '500': ref('InternalError'),
             '503': ref('Unavailable'),
           },
@@ -97,13 +101,36 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'getAgent',
           summary: "An agent's record",
-          parameters: [{ name: 'agentId', in: 'path', required: true, schema: input(agentIdSchema) }],
+          security: OPERATOR,
+          parameters: [agentIdParameter],
           responses: {
             '200': {
               description: "The agent's state, deadline, checks, labels and last transitions.",
               content: { 'application/json': { schema: output(agentViewSchema) } },
             },
             '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
+            '404': problem('No agent with this id has reported.'),
+            '500': ref('InternalError'),
+            '503': ref('Unavailable'),
+          },
+        },
+        delete: {
+          operationId: 'deregisterAgent',
+          summary:
+            'Deregister an agent (a decommissioned server): it never expires; a later heartbeat registers it again',
+          description:
+            'Its state becomes deregistered and its schedule is deleted. Idempotent: deregistering it again ' +
+            'answers the same record.',
+          security: OPERATOR,
+          parameters: [agentIdParameter],
+          responses: {
+            '200': {
+              description: 'The deregistered record.',
+              content: { 'application/json': { schema: output(agentViewSchema) } },
+            },
+            '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
             '404': problem('No agent with this id has reported.'),
             '500': ref('InternalError'),
             '503': ref('Unavailable'),
@@ -113,12 +140,27 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
     components: {
       securitySchemes: {
-        bearer: {
+        agentToken: {
           type: 'http',
           scheme: 'bearer',
           description:
-            'The fleet token (HEARTBEAT_TOKEN locally; the secret named by HEARTBEAT_TOKENS_SECRET_ARN ' +
-            'in AWS), sent in exactly one Authorization header.',
+            "The agents' token (HEARTBEAT_TOKEN locally; the secret named by HEARTBEAT_TOKENS_SECRET_ARN " +
+            'in AWS), sent in exactly one Authorization header. It may only report heartbeats.',
+        },
+        operatorToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "Locally, the operators' token (OPERATOR_TOKEN): reading and operating, never reporting.",
+        },
+        sigv4: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'In AWS, an IAM caller: requests signed with SigV4 (service execute-api) by a role holding the ' +
+            "stack's OperatorPolicyArn; API Gateway answers 403 to anyone else.",
+          'x-amazon-apigateway-authtype': 'awsSigv4',
         },
       },
       schemas: { Problem: output(problemSchema) },
@@ -129,6 +171,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         Unauthorized: problem('No valid bearer token.', {
           'WWW-Authenticate': { schema: { type: 'string', const: 'Bearer' } },
         }),
+        Forbidden: problem(
+          "A valid credential of the other kind: an agent's token on a reading or operating route, or the " +
+            "operators' on the heartbeat route.",
+        ),
         InternalError: problem('A bug of ours: logged with the request id in `detail`, no stack trace.'),
         Unavailable: problem('The store or a secret is unavailable; retry after Retry-After seconds.', {
           'Retry-After': { required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
@@ -137,6 +183,10 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     },
   };
 }
+
+/** Credentials apart (issue 10): the agents' token reports; operators read and operate. */
+const AGENT = [{ agentToken: [] }];
+const OPERATOR = [{ operatorToken: [] }, { sigv4: [] }];
 
 /**
  * A schema in OpenAPI 3.1's dialect, without the `$schema` keyword (the document sets the dialect).

@@ -45,6 +45,7 @@ export const unauthorized = () =>
       headers: { 'www-authenticate': 'Bearer' },
     },
   );
+export const forbidden = (detail: string) => new HttpError(403, 'forbidden', 'Forbidden', detail);
 export const notFound = (detail: string) => new HttpError(404, 'not-found', 'Not found', detail);
 export const methodNotAllowed = (method: string, allow: string) =>
   new HttpError(

@@ -11,9 +11,10 @@ export function header(event: APIGatewayProxyEventV2, name: string): string | un
   return typeof value === 'string' ? value : undefined;
 }
 
-export function requireMethod(event: APIGatewayProxyEventV2, allowed: string): void {
+/** `allow`: every method the route serves, for the 405's Allow header (default: `allowed`). */
+export function requireMethod(event: APIGatewayProxyEventV2, allowed: string, allow = allowed): void {
   const method = event.requestContext?.http?.method ?? '';
-  if (method.toUpperCase() !== allowed) throw methodNotAllowed(method || 'this method', allowed);
+  if (method.toUpperCase() !== allowed) throw methodNotAllowed(method || 'this method', allow);
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;

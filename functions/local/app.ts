@@ -24,6 +24,7 @@ import type { ReconcileReport } from '../core/reconcile.js';
 import { LOCAL_TIMING } from '../core/timing.js';
 import { makeExpiryHandler } from '../handlers/expiry.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
+import { makeOperateHandler } from '../handlers/operate.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { type ReconcileSettings, makeReconcileHandler } from '../handlers/reconcile.js';
 import { makeBearerAuth } from '../http/auth.js';
@@ -38,7 +39,10 @@ export interface LocalAppOptions {
   port: number;
   /** dynalite keeps its files in `dataDir`: a restart with the same folder keeps every agent and deadline. */
   store: LocalStoreConfig;
+  /** The agents' bearer token: it may only POST heartbeats. */
   token: string;
+  /** The operators' bearer token: reading and operating (deregister); never reporting. */
+  operatorToken: string;
   /** How often the reconciler runs (it also runs once at start). */
   reconcileIntervalSeconds: number;
   /** The fleet pulse's bucket (core/pulse.ts); 1 s unless set. */
@@ -111,18 +115,29 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   };
   expire = makeExpiryHandler({ core });
 
-  const authenticate = makeBearerAuth([options.token]);
+  // Credentials apart (issue 10): an agent's token only reports, an operator's only reads and
+  // operates; each presented on the other's routes is a 403.
+  const agentAuth = makeBearerAuth([options.token], {
+    tokens: [options.operatorToken],
+    detail: 'the operator token cannot report heartbeats; agents use theirs',
+  });
+  const operatorAuth = makeBearerAuth([options.operatorToken], {
+    tokens: [options.token],
+    detail: 'an agent token may only POST heartbeats; reading and operating need the operator token',
+  });
   const pulse = new PulseRecorder({
     store,
     bucketMs: (options.pulseBucketSeconds ?? 1) * 1000,
     log: options.log,
     metrics: noMetrics,
   });
-  const ingest = makeIngestHandler({ core, policy: options.policy, authenticate, pulse });
-  const read = makeReadHandler({ store, authenticate, log: options.log, clock });
+  const ingest = makeIngestHandler({ core, policy: options.policy, authenticate: agentAuth, pulse });
+  const read = makeReadHandler({ store, authenticate: operatorAuth, log: options.log, clock });
+  const operate = makeOperateHandler({ core, authenticate: operatorAuth });
   const openApi = json(200, buildOpenApiDocument());
   const invokeHttp = async (event: APIGatewayProxyEventV2) => {
     if (event.routeKey === 'ANY /v1/heartbeats') return ingest(event);
+    if (event.routeKey === 'DELETE /v1/agents/{agentId}') return operate(event);
     // The API's description, for tools and for trying the API out; it holds nothing secret.
     if (event.rawPath === OPENAPI_PATH) {
       return event.requestContext.http.method === 'GET'

@@ -18,6 +18,7 @@ import {
 // Lambda bundle carries them.
 
 export const DEV_TOKEN = 'dev-heartbeat-token';
+export const DEV_OPERATOR_TOKEN = 'dev-operator-token';
 
 /** How soon the local runner looks again at an agent whose expiry the guard deferred. */
 export const LOCAL_RECHECK_MS = 5_000;
@@ -37,6 +38,7 @@ const localSchema = z.extend(policySchema, {
     z.url({ protocol: /^https?$/, hostname: /^(127\.0\.0\.1|localhost|\[::1\])$/ }),
   ),
   HEARTBEAT_TOKEN: z._default(nonEmpty(), DEV_TOKEN),
+  OPERATOR_TOKEN: z._default(nonEmpty(), DEV_OPERATOR_TOKEN),
   MIN_TTL_SECONDS: seconds(1),
   RECONCILE_INTERVAL_SECONDS: wholeNumber(1, 3600, 60),
   // Finer than the shortest local TTL (1 s is allowed here).
@@ -55,6 +57,11 @@ export type LocalStoreConfig =
 
 export function readLocalConfig(env: Env) {
   const c = parseOrThrow(localSchema, env);
+  if (c.HEARTBEAT_TOKEN === c.OPERATOR_TOKEN) {
+    throw new Error(
+      'invalid configuration:\n  OPERATOR_TOKEN must differ from HEARTBEAT_TOKEN (credentials apart)',
+    );
+  }
   return {
     policy: toPolicy(c),
     port: c.PORT,
@@ -62,6 +69,8 @@ export function readLocalConfig(env: Env) {
     store: localStore(c),
     token: c.HEARTBEAT_TOKEN,
     tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
+    operatorToken: c.OPERATOR_TOKEN,
+    operatorTokenIsDefault: env.OPERATOR_TOKEN === undefined,
     reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
     pulseBucketSeconds: c.PULSE_BUCKET_SECONDS,
     // The local scheduler fires to the millisecond: look again soon.

@@ -9,15 +9,18 @@ export interface Route {
   pathParameters?: Record<string, string>;
 }
 
-/** The routes API Gateway has in AWS (see cdk/); anything else goes to `$default`. */
-export function matchRoute(path: string): Route {
+/**
+ * The routes API Gateway has in AWS (cdk/api.ts); anything else goes to `$default`. A route for
+ * one method wins over the path's ANY route, as in API Gateway.
+ */
+export function matchRoute(path: string, method: string): Route {
   if (path === '/v1/heartbeats') return { routeKey: 'ANY /v1/heartbeats' };
   if (path === '/v1/agents') return { routeKey: 'ANY /v1/agents' };
   const agent = /^\/v1\/agents\/([^/]+)$/.exec(path);
   if (agent?.[1] !== undefined) {
     try {
       return {
-        routeKey: 'ANY /v1/agents/{agentId}',
+        routeKey: method === 'DELETE' ? 'DELETE /v1/agents/{agentId}' : 'ANY /v1/agents/{agentId}',
         pathParameters: { agentId: decodeURIComponent(agent[1]) },
       };
     } catch {
@@ -34,7 +37,8 @@ export function toApiGatewayEvent(
   clock: Clock,
 ): APIGatewayProxyEventV2 {
   const url = new URL(request.url ?? '/', 'http://localhost');
-  const route = matchRoute(url.pathname);
+  const method = (request.method ?? 'GET').toUpperCase();
+  const route = matchRoute(url.pathname, method);
   // API Gateway joins a repeated header's values with commas. Node keeps only the first of some
   // (Authorization, Content-Type): a second credential must not be silently dropped.
   const headers: Record<string, string> = {};
@@ -46,7 +50,6 @@ export function toApiGatewayEvent(
   // before the handler's strict check could see them.
   const isText = /json|text|xml|form-urlencoded/i.test(headers['content-type'] ?? '') && isUtf8(body);
   const now = new Date(clock.now());
-  const method = (request.method ?? 'GET').toUpperCase();
   return {
     version: '2.0',
     routeKey: route.routeKey,

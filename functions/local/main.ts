@@ -17,6 +17,7 @@ log.info('heartbeat service listening', {
   store: describeStore(config.store),
   token: config.tokenIsDefault ? config.token : '(from HEARTBEAT_TOKEN)',
   tokenIsDevDefault: config.tokenIsDefault,
+  operatorToken: config.operatorTokenIsDefault ? config.operatorToken : '(from OPERATOR_TOKEN)',
   ttlSeconds: config.policy.defaultTtlSeconds,
   intervalSeconds: config.policy.defaultIntervalSeconds,
   minTtlSeconds: config.policy.minTtlSeconds,

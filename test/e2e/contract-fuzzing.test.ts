@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENAPI_PATH, type LocalApp } from '../../functions/local/app.js';
 import { RecordingLog } from '../support/fakes.js';
-import { startTestApp } from '../support/local-app.js';
+import { OPERATOR_TOKEN, startTestApp } from '../support/local-app.js';
 import { type TestVenv, ensureTestVenv } from '../support/python-venv.js';
 
 // Contract fuzzing (issue 8): schemathesis generates requests from the OpenAPI document the local
@@ -32,7 +32,9 @@ afterAll(() => stop());
 
 function schemathesis(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(venv.schemathesis, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Each operation gets the credential its security names (schemathesis.toml, [auth.openapi]).
+    const env = { ...process.env, FUZZ_AGENT_TOKEN: TOKEN, FUZZ_OPERATOR_TOKEN: OPERATOR_TOKEN };
+    const child = spawn(venv.schemathesis, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -60,8 +62,6 @@ describe('the API against its OpenAPI document', () => {
           '--no-color',
           'run',
           `${app.url}${OPENAPI_PATH}`,
-          '--header',
-          `Authorization: Bearer ${TOKEN}`,
           '--max-examples',
           EXAMPLES_PER_OPERATION,
           '--seed',
@@ -82,7 +82,7 @@ describe('the API against its OpenAPI document', () => {
     const report = result.output.replace(/-d '[^']{2000,}'/g, "-d '<body cut>'").slice(0, 20_000);
     expect(result.code, report).toBe(0);
     // It really ran: every operation, many requests.
-    expect(report).toMatch(/Tested: 3/);
+    expect(report).toMatch(/Tested: 4/);
     expect(report).toMatch(/[1-9]\d{2,} generated/);
     expect(log.lines.filter((line) => line.level === 'error')).toEqual([]);
   }, 600_000);

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalApp } from '../../functions/local/app.js';
 import { RecordingLog } from '../support/fakes.js';
-import { startTestApp } from '../support/local-app.js';
+import { OPERATOR_TOKEN, startTestApp } from '../support/local-app.js';
 
 // Inputs found from outside (issue 8), through the local runner's real HTTP server: each is the
 // client's 4xx problem+json, never a 500 and never stored.
@@ -19,7 +19,9 @@ beforeAll(async () => {
 afterAll(() => stop());
 
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-const get = (path: string) => fetch(`${app.url}${path}`, { headers });
+// Reading is an operator's (credentials apart).
+const get = (path: string) =>
+  fetch(`${app.url}${path}`, { headers: { ...headers, authorization: `Bearer ${OPERATOR_TOKEN}` } });
 const post = (body: unknown) =>
   fetch(`${app.url}/v1/heartbeats`, { method: 'POST', headers, body: JSON.stringify(body) });
 

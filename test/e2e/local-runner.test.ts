@@ -32,6 +32,21 @@ afterEach(async () => {
 });
 
 describe('local runner, end to end', () => {
+  it('deregisters an agent with the operator token (never with an agent token): it never expires', async () => {
+    const r = await runner(await dataDir());
+    const api = client(r.url, TOKEN);
+    expect((await api.heartbeat({ agentId: 'old-box', ttlSeconds: 1 })).status).toBe(200);
+    expect((await api.deregister('old-box', 'agent')).status).toBe(403);
+    expect((await api.agent('old-box')).body.state).toBe('alive');
+    const gone = await api.deregister('old-box');
+    expect(gone).toMatchObject({ status: 200, body: { state: 'deregistered' } });
+    expect(r.lines.filter((line) => line.message === 'agent deregistered')).toHaveLength(1);
+    await sleep(1_000 + GRACE_MS + 1_000); // past its expiry time
+    expect((await api.agent('old-box')).body.state).toBe('deregistered');
+    expect(expiryLines(r)).toEqual([]);
+    expect((await api.deregister('no-such-box')).status).toBe(404);
+  });
+
   it('expires a silent agent within TTL + grace + 1 s, at lastSeen + ttl, with exactly one log line', async () => {
     const r = await runner(await dataDir());
     const api = client(r.url, TOKEN);

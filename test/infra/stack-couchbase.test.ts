@@ -32,7 +32,12 @@ afterAll(() => s?.cleanup());
 const ARN = 'arn:${AWS::Partition}';
 const REGION_ACCOUNT = '${AWS::Region}:${AWS::AccountId}';
 const SECRET_ARN = `${ARN}:secretsmanager:${REGION_ACCOUNT}:secret:${SECRET_NAME}`;
-const functions = () => ({ Ingest: s.stack.ingest, Read: s.stack.read, Expiry: s.stack.expiry });
+const functions = () => ({
+  Ingest: s.stack.ingest,
+  Read: s.stack.read,
+  Operate: s.stack.operate,
+  Expiry: s.stack.expiry,
+});
 
 const eni = {
   Effect: 'Allow',
@@ -73,7 +78,7 @@ function env(fn: { function: Parameters<Synth['logicalId']>[0] }): Record<string
 describe('functions (couchbase)', () => {
   it('every function in the template runs nodejs24.x on arm64', () => {
     const functions = Object.values(s.template.findResources('AWS::Lambda::Function'));
-    expect(functions.length).toBe(4);
+    expect(functions.length).toBe(5);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     }
@@ -145,8 +150,22 @@ describe('IAM: every statement', () => {
     ]);
   });
 
-  it('read: logs, VPC networking, the Couchbase and token secrets', () => {
-    expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), eni, readBoth]);
+  it('read: logs, VPC networking, the Couchbase secret; no token secret (IAM-authorized callers)', () => {
+    expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), eni, readCouchbase]);
+  });
+
+  it('operate: logs, VPC networking, the Couchbase secret, the group schedules with deleting, passing the scheduler role', () => {
+    const [writes, passRole] = scheduleWrites();
+    expect(roleStatements(s, s.stack.operate.role)).toEqual([
+      writeLogs('Operate'),
+      eni,
+      readCouchbase,
+      {
+        ...writes,
+        Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+      },
+      passRole,
+    ]);
   });
 
   it('expiry: logs, VPC networking, the Couchbase secret, the DLQ, the group schedules, passing the scheduler role', () => {
@@ -207,7 +226,7 @@ describe('alarm notifications', () => {
     if (topic === undefined) throw new Error('no topic');
     const topicRef = s.render({ Ref: s.logicalId(topic) });
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(10);
     for (const alarm of alarms) {
       expect(s.render(alarm.Properties.AlarmActions)).toEqual([topicRef]);
       expect(s.render(alarm.Properties.OKActions)).toEqual([topicRef]);

@@ -53,7 +53,7 @@ const readTokens = { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', R
 const scheduleWrites = (group: string) => [
   {
     Effect: 'Allow',
-    // No DeleteSchedule: no function deletes a schedule (they delete themselves after firing).
+    // No DeleteSchedule here: only deregistration deletes one (operate); the rest delete themselves after firing.
     Action: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
     Resource: `${ARN}:scheduler:${REGION_ACCOUNT}:schedule/${group}/*`,
   },
@@ -99,7 +99,7 @@ function expiryFunctionName(): string {
 }
 
 describe('HTTP API', () => {
-  it('routes heartbeats to ingest and agents (and unknown paths) to read, payload v2', () => {
+  it('routes heartbeats to ingest, agents to read (IAM), deregistration to operate (IAM), unknown paths to read, payload v2', () => {
     const routes = s.template.findResources('AWS::ApiGatewayV2::Route');
     const targets = Object.fromEntries(
       Object.values(routes).map((route) => {
@@ -119,21 +119,24 @@ describe('HTTP API', () => {
         ];
       }),
     );
-    const to = (fn: string) => ({
+    const to = (fn: string, auth = 'NONE') => ({
       function: `\${${fn}/Function.Arn}`,
       payload: '2.0',
       type: 'AWS_PROXY',
-      auth: 'NONE',
+      auth,
     });
+    // Credentials apart: the agents' bearer token reaches only the heartbeat route; reading and
+    // operating need an IAM (SigV4) caller, checked by API Gateway.
     expect(targets).toEqual({
       'ANY /v1/heartbeats': to('Ingest'),
-      'ANY /v1/agents/{agentId}': to('Read'),
-      'ANY /v1/agents': to('Read'),
+      'ANY /v1/agents/{agentId}': to('Read', 'AWS_IAM'),
+      'DELETE /v1/agents/{agentId}': to('Operate', 'AWS_IAM'),
+      'ANY /v1/agents': to('Read', 'AWS_IAM'),
       $default: to('Read'),
     });
   });
 
-  it('lets API Gateway invoke only the two API functions, from this API', () => {
+  it('lets API Gateway invoke only the three API functions, from this API', () => {
     const permissions = Object.values(s.template.findResources('AWS::Lambda::Permission')).map((p) =>
       s.render(p.Properties),
     );
@@ -152,10 +155,18 @@ describe('HTTP API', () => {
           Principal: 'apigateway.amazonaws.com',
           SourceArn: `${api}/*/*`,
         },
+        {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: '${Operate/Function.Arn}',
+          Principal: 'apigateway.amazonaws.com',
+          SourceArn: `${api}/*/*/v1/agents/{agentId}`,
+        },
       ]),
     );
     for (const p of permissions as Array<{ FunctionName: string; Principal: string; SourceArn: string }>) {
-      expect(['${Ingest/Function.Arn}', '${Read/Function.Arn}']).toContain(p.FunctionName);
+      expect(['${Ingest/Function.Arn}', '${Read/Function.Arn}', '${Operate/Function.Arn}']).toContain(
+        p.FunctionName,
+      );
       expect(p.Principal).toBe('apigateway.amazonaws.com');
       expect(p.SourceArn.startsWith(`${api}/`)).toBe(true);
     }
@@ -196,6 +207,7 @@ describe('functions', () => {
   it.each([
     ['Ingest', 20],
     ['Read', 10],
+    ['Operate', 10],
     ['Expiry', 30],
     ['Reconciler/Function', 270],
   ] as const)(
@@ -204,6 +216,7 @@ describe('functions', () => {
       const fn = {
         Ingest: s.stack.ingest,
         Read: s.stack.read,
+        Operate: s.stack.operate,
         Expiry: s.stack.expiry,
         'Reconciler/Function': s.stack.reconciler.fn,
       }[name];
@@ -223,8 +236,8 @@ describe('functions', () => {
     },
   );
 
-  it('exists four times only: no function without the project construct (e.g. a log-retention helper)', () => {
-    s.template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('exists five times only: no function without the project construct (e.g. a log-retention helper)', () => {
+    s.template.resourceCountIs('AWS::Lambda::Function', 5);
   });
 
   it('gives reconcile its store and scheduler settings, and no token', () => {
@@ -268,7 +281,7 @@ describe('functions', () => {
     });
   });
 
-  it('gives read only its store and the token secret', () => {
+  it('gives read only its store: no token, its callers are IAM-authorized', () => {
     expect(env(s.stack.read)).toEqual({
       POWERTOOLS_SERVICE_NAME: 'heartbeat',
       POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
@@ -276,7 +289,21 @@ describe('functions', () => {
       NODE_OPTIONS: '--enable-source-maps',
       PERSISTENCE: 'dynamodb',
       TABLE_NAME: '${Store/Agents}',
-      HEARTBEAT_TOKENS_SECRET_ARN: '${AgentTokens}',
+    });
+  });
+
+  it('gives operate its store and scheduler settings, and no token', () => {
+    expect(env(s.stack.operate)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'heartbeat',
+      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+      PERSISTENCE: 'dynamodb',
+      TABLE_NAME: '${Store/Agents}',
+      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
+      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
+      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
+      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
     });
   });
 
@@ -319,8 +346,23 @@ describe('IAM: every statement', () => {
     ]);
   });
 
-  it('read: its log group, reading the table and its indexes, the token secret', () => {
-    expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), tableRead, readTokens]);
+  it('read: its log group, reading the table and its indexes; no token secret', () => {
+    expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), tableRead]);
+  });
+
+  it('operate: its log group, the table, the group schedules (writing back one it deleted if its write fails, and deleting)', () => {
+    const group = s.stack.scheduling.group.scheduleGroupName;
+    const [writes, passRole] = scheduleWrites(group);
+    expect(roleStatements(s, s.stack.operate.role)).toEqual([
+      writeLogs('Operate'),
+      tableReadWrite,
+      // CDK merges the delete into the writes' statement: the same resource.
+      {
+        ...writes,
+        Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+      },
+      passRole,
+    ]);
   });
 
   it('expiry: its log group, the table and its indexes, the DLQ, the group schedules, passing the scheduler role', () => {
@@ -362,7 +404,7 @@ describe('IAM: every statement', () => {
   });
 
   it('function roles are assumed by Lambda only', () => {
-    for (const fn of [s.stack.ingest, s.stack.read, s.stack.expiry, s.stack.reconciler.fn]) {
+    for (const fn of [s.stack.ingest, s.stack.read, s.stack.operate, s.stack.expiry, s.stack.reconciler.fn]) {
       expect(propertiesOf(s, fn.role).AssumeRolePolicyDocument).toEqual({
         Version: '2012-10-17',
         Statement: [
@@ -400,9 +442,25 @@ describe('IAM: every statement', () => {
   });
 
   it('has no other roles or policies', () => {
-    s.template.resourceCountIs('AWS::IAM::Role', 6);
-    s.template.resourceCountIs('AWS::IAM::Policy', 6);
-    s.template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
+    s.template.resourceCountIs('AWS::IAM::Role', 7);
+    s.template.resourceCountIs('AWS::IAM::Policy', 7);
+    s.template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
+  });
+
+  it("offers on-call one managed policy: execute-api:Invoke on this API's read and operator routes only", () => {
+    expect(propertiesOf(s, s.stack.api.operatorPolicy).PolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'execute-api:Invoke',
+          Resource: [
+            `${ARN}:execute-api:${REGION_ACCOUNT}:\${Api/HttpApi}/*/*/v1/agents`,
+            `${ARN}:execute-api:${REGION_ACCOUNT}:\${Api/HttpApi}/*/*/v1/agents/*`,
+          ],
+        },
+      ],
+    });
   });
 });
 
@@ -651,8 +709,8 @@ describe('on-call', () => {
     });
   });
 
-  it.each(['ingest', 'read', 'expiry'] as const)('alarms on any failed %s invocation', (name) => {
-    const fnPath = { ingest: 'Ingest', read: 'Read', expiry: 'Expiry' }[name];
+  it.each(['ingest', 'read', 'operate', 'expiry'] as const)('alarms on any failed %s invocation', (name) => {
+    const fnPath = { ingest: 'Ingest', read: 'Read', operate: 'Operate', expiry: 'Expiry' }[name];
     expect(propertiesOf(s, monitoring().functionErrors[name])).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -678,7 +736,7 @@ describe('on-call', () => {
 
   it('treats missing data as OK (but for the reconciler not running) and notifies nobody unless a topic or e-mail is configured', () => {
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(9);
+    expect(alarms).toHaveLength(10);
     for (const alarm of alarms) {
       const notRunning = alarm.Properties.MetricName === 'Invocations';
       expect(alarm.Properties.TreatMissingData).toBe(notRunning ? 'breaching' : 'notBreaching');
@@ -806,8 +864,8 @@ describe('on-call', () => {
       'AWS/Scheduler TargetErrorThrottledCount',
     ]);
     expect(metricsOf('Expiry DLQ depth')).toEqual(['AWS/SQS ApproximateNumberOfMessagesVisible']);
-    expect(metricsOf('Function errors / min')).toEqual(Array(4).fill('AWS/Lambda Errors'));
-    expect(metricsOf('Function duration p99 (ms)')).toEqual(Array(4).fill('AWS/Lambda Duration'));
+    expect(metricsOf('Function errors / min')).toEqual(Array(5).fill('AWS/Lambda Errors'));
+    expect(metricsOf('Function duration p99 (ms)')).toEqual(Array(5).fill('AWS/Lambda Duration'));
   });
 });
 
@@ -828,6 +886,7 @@ describe('outputs', () => {
       ReconcileLogGroupName: '${Reconciler/Function/Logs}',
       IngestLogGroupName: '${Ingest/Logs}',
       AccessLogGroupName: '${Api/AccessLogs}',
+      OperatorPolicyArn: '${Api/OperatorPolicy}',
       DashboardUrl: expect.stringContaining('#dashboards:name=${Monitoring/Dashboard}'),
       AgentTableName: '${Store/Agents}',
     });
@@ -854,6 +913,7 @@ describe('synthesis', () => {
     ).toEqual({
       'Ingest/Role': [tableIndexes, groupSchedules],
       'Read/Role': [tableIndexes],
+      'Operate/Role': [tableIndexes, groupSchedules],
       'Expiry/Role': [tableIndexes, groupSchedules],
       'Reconciler/Function/Role': [tableIndexes, groupSchedules],
       'Reconciler/InvokeRole': [
@@ -865,6 +925,10 @@ describe('synthesis', () => {
       ],
       AgentTokens: ['AwsSolutions-SMG4'],
       'Api/HttpApi': ['AwsSolutions-APIG4'],
+      'Api/OperatorPolicy': ['/v1/agents', '/v1/agents/*'].map(
+        (path) =>
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${s.logicalId(s.stack.api.httpApi)}>/*/*${path}]`,
+      ),
     });
   });
 
@@ -891,7 +955,7 @@ describe('synthesis', () => {
     });
   });
 
-  it.each(['ingest', 'read', 'expiry'] as const)(
+  it.each(['ingest', 'read', 'operate', 'expiry'] as const)(
     'bundles %s as one ESM file with its source map and no node_modules',
     (name) => {
       const dir = s.assetDir(s.stack[name]);
@@ -910,7 +974,7 @@ describe('synthesis', () => {
     },
   );
 
-  it.each(['ingest', 'read', 'expiry'] as const)(
+  it.each(['ingest', 'read', 'operate', 'expiry'] as const)(
     'the %s bundle loads on its own, with the environment the stack gives it',
     (name) => {
       const fn = s.stack[name];

@@ -1,7 +1,7 @@
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateScheduleGroupCommand } from '@aws-sdk/client-scheduler';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
+import { TOKEN, heartbeatEvent, iamEvent } from '../support/api-events.js';
 import { createMockBucket } from '../support/couchbase-mock.js';
 import { motoSchedulerClient } from '../support/moto.js';
 
@@ -53,8 +53,22 @@ describe('Lambda entry points on Couchbase', () => {
 
     const response = await ingest(heartbeatEvent({ agentId: 'cb-lambda', ttlSeconds: 600 }));
     expect(response.statusCode).toBe(200);
-    const agent = await read(apiEvent({ method: 'GET', path: '/v1/agents/cb-lambda' }));
+    const agent = await read(iamEvent({ method: 'GET', path: '/v1/agents/cb-lambda' }));
     expect(agent.statusCode).toBe(200);
     expect(JSON.parse(agent.body)).toMatchObject({ agentId: 'cb-lambda', state: 'alive', ttlSeconds: 600 });
+  });
+
+  it('operate deregisters an agent stored in Couchbase; again is the same; a heartbeat registers it again', async () => {
+    const ingest = (await import('../../functions/entrypoints/ingest.js')).handler;
+    const read = (await import('../../functions/entrypoints/read.js')).handler;
+    const operate = (await import('../../functions/entrypoints/operate.js')).handler;
+    await ingest(heartbeatEvent({ agentId: 'cb-gone', ttlSeconds: 600 }));
+    const deregister = () => operate(iamEvent({ method: 'DELETE', path: '/v1/agents/cb-gone' }));
+    expect(JSON.parse((await deregister()).body)).toMatchObject({ state: 'deregistered', armedFor: null });
+    expect(JSON.parse((await deregister()).body)).toMatchObject({ state: 'deregistered' });
+    const stored = await read(iamEvent({ method: 'GET', path: '/v1/agents/cb-gone' }));
+    expect(JSON.parse(stored.body)).toMatchObject({ state: 'deregistered' });
+    const back = await ingest(heartbeatEvent({ agentId: 'cb-gone', ttlSeconds: 600 }));
+    expect(JSON.parse(back.body)).toMatchObject({ state: 'alive' });
   });
 });

@@ -1,11 +1,15 @@
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CreateScheduleGroupCommand, GetScheduleCommand } from '@aws-sdk/client-scheduler';
+import {
+  CreateScheduleGroupCommand,
+  GetScheduleCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { AWS_TIMING } from '../../functions/core/timing.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
-import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
+import { TOKEN, apiEvent, heartbeatEvent, iamEvent } from '../support/api-events.js';
 import { motoSchedulerClient } from '../support/moto.js';
 
 // The Lambda entry points exactly as deployed (configuration from the environment, SDK clients
@@ -76,14 +80,14 @@ describe('Lambda entry points', () => {
     );
     expect(JSON.parse(schedule.Target?.Input ?? '{}')).toMatchObject({ agentId: 'lambda-1' });
 
-    const agent = await read(apiEvent({ method: 'GET', path: '/v1/agents/lambda-1' }));
+    const agent = await read(iamEvent({ method: 'GET', path: '/v1/agents/lambda-1' }));
     expect(agent.statusCode).toBe(200);
     expect(JSON.parse(agent.body)).toMatchObject({ agentId: 'lambda-1', state: 'alive', deadline });
 
     // A firing before the deadline (as a coalesced schedule would) must re-arm, not expire.
     await expiry(JSON.parse(schedule.Target?.Input ?? '{}'));
     expect(
-      JSON.parse((await read(apiEvent({ method: 'GET', path: '/v1/agents/lambda-1' }))).body).state,
+      JSON.parse((await read(iamEvent({ method: 'GET', path: '/v1/agents/lambda-1' }))).body).state,
     ).toBe('alive');
     // Both tokens of the secret are accepted (rotation); anything else is refused.
     const withPrevious = await ingest(
@@ -100,5 +104,32 @@ describe('Lambda entry points', () => {
       ),
     );
     expect(wrong.statusCode).toBe(401);
+    // The agents' token reads nothing: the function refuses a caller API Gateway did not sign in.
+    expect((await read(apiEvent({ method: 'GET', path: '/v1/agents/lambda-1' }))).statusCode).toBe(403);
+  });
+
+  it('operate deregisters an agent: its schedule is gone from the scheduler, again is the same, a heartbeat registers it again', async () => {
+    const ingest = (await import('../../functions/entrypoints/ingest.js')).handler;
+    const operate = (await import('../../functions/entrypoints/operate.js')).handler;
+    const scheduler = motoSchedulerClient(inject('motoEndpoint'));
+    const schedule = () =>
+      scheduler.send(new GetScheduleCommand({ GroupName: group, Name: scheduleNameFor('lambda-2') }));
+    expect((await ingest(heartbeatEvent({ agentId: 'lambda-2', ttlSeconds: 600 }))).statusCode).toBe(200);
+    await expect(schedule()).resolves.toBeDefined();
+
+    const deregister = () => operate(iamEvent({ method: 'DELETE', path: '/v1/agents/lambda-2' }));
+    const gone = await deregister();
+    expect(gone.statusCode).toBe(200);
+    expect(JSON.parse(gone.body)).toMatchObject({ agentId: 'lambda-2', state: 'deregistered' });
+    await expect(schedule()).rejects.toBeInstanceOf(ResourceNotFoundException);
+    expect(JSON.parse((await deregister()).body)).toMatchObject({ state: 'deregistered' });
+    expect((await operate(iamEvent({ method: 'DELETE', path: '/v1/agents/never-seen' }))).statusCode).toBe(
+      404,
+    );
+    expect((await operate(apiEvent({ method: 'DELETE', path: '/v1/agents/lambda-2' }))).statusCode).toBe(403);
+
+    const back = await ingest(heartbeatEvent({ agentId: 'lambda-2', ttlSeconds: 600 }));
+    expect(JSON.parse(back.body)).toMatchObject({ state: 'alive' });
+    await expect(schedule()).resolves.toBeDefined();
   });
 });

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
-import { TOKEN, apiEvent, heartbeatEvent } from '../support/api-events.js';
+import { TOKEN, heartbeatEvent, iamEvent } from '../support/api-events.js';
 import { motoSchedulerClient } from '../support/moto.js';
 
 // The Lambda entry points as deployed, with one backend replaced by a socket that accepts the
@@ -133,7 +133,7 @@ describe('Lambda entry points with a stalled backend (a socket that never answer
         expect(ms).toBeLessThan(remaining - 500);
       }
       const reading = await timed(() =>
-        read(apiEvent({ method: 'GET', path: '/v1/agents/stalled-2' }), contextWith(3_000)),
+        read(iamEvent({ method: 'GET', path: '/v1/agents/stalled-2' }), contextWith(3_000)),
       );
       expect(reading.result.statusCode).toBe(503);
       expect(reading.ms).toBeLessThan(2_500);

@@ -16,7 +16,7 @@ export interface EventInput {
 export function apiEvent(input: EventInput = {}): APIGatewayProxyEventV2 {
   const path = input.path ?? '/v1/heartbeats';
   const method = input.method ?? 'POST';
-  const route = matchRoute(path);
+  const route = matchRoute(path, method.toUpperCase());
   return {
     version: '2.0',
     routeKey: route.routeKey,
@@ -44,4 +44,20 @@ export function apiEvent(input: EventInput = {}): APIGatewayProxyEventV2 {
 
 export function heartbeatEvent(body: unknown, headers?: Record<string, string>): APIGatewayProxyEventV2 {
   return apiEvent({ body: JSON.stringify(body), ...(headers ? { headers } : {}) });
+}
+
+/**
+ * An event as API Gateway sends it on an IAM-authorized route (the read and operator routes in
+ * AWS): the SigV4 signature was checked before the function runs, and the caller is named here.
+ */
+export function iamEvent(input: EventInput = {}): APIGatewayProxyEventV2 {
+  const event = apiEvent({ headers: { 'content-type': 'application/json' }, ...input });
+  const authorizer = {
+    iam: {
+      accountId: '123456789012',
+      userArn: 'arn:aws:sts::123456789012:assumed-role/oncall/alice',
+      userId: 'AROAEXAMPLE:alice',
+    },
+  };
+  return { ...event, requestContext: { ...event.requestContext, authorizer } } as APIGatewayProxyEventV2;
 }

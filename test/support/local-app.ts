@@ -12,8 +12,12 @@ const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => 
  * its real HTTP server on a free loopback port, logging nowhere unless given a log. `stop` closes it and removes
  * the folder.
  */
+/** The operators' token of every test app unless given one. */
+export const OPERATOR_TOKEN = 'test-operator-token';
+
 export async function startTestApp(options: {
   token: string;
+  operatorToken?: string;
   policy?: Partial<HeartbeatPolicy>;
   reconcileIntervalSeconds?: number;
   log?: Log;
@@ -26,6 +30,7 @@ export async function startTestApp(options: {
     port: 0,
     store: { kind: 'dynalite', dataDir: dir },
     token: options.token,
+    operatorToken: options.operatorToken ?? OPERATOR_TOKEN,
     reconcileIntervalSeconds: options.reconcileIntervalSeconds ?? 3600,
     log: options.log ?? quiet,
     ...(options.clock === undefined ? {} : { clock: options.clock }),

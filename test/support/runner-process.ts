@@ -16,7 +16,13 @@ export interface RunnerProcess {
 export async function startRunner(env: Record<string, string>): Promise<RunnerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      OPERATOR_TOKEN: RUNNER_OPERATOR_TOKEN,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -59,19 +65,33 @@ export async function startRunner(env: Record<string, string>): Promise<RunnerPr
 export interface Client {
   heartbeat(body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }>;
   agent(agentId: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  deregister(
+    agentId: string,
+    as?: 'operator' | 'agent',
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
-export function client(url: string, token: string): Client {
-  const call = async (path: string, init: RequestInit) => {
+/** The operators' token of every runner started here unless its env names another. */
+export const RUNNER_OPERATOR_TOKEN = 'test-operator-token';
+
+/** Reports with the agents' `token`, reads with the operators' (credentials apart). */
+export function client(url: string, token: string, operatorToken = RUNNER_OPERATOR_TOKEN): Client {
+  const call = async (path: string, init: RequestInit, bearer: string) => {
     const response = await fetch(`${url}${path}`, {
       ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   return {
-    heartbeat: (body) => call('/v1/heartbeats', { method: 'POST', body: JSON.stringify(body) }),
-    agent: (agentId) => call(`/v1/agents/${encodeURIComponent(agentId)}`, { method: 'GET' }),
+    heartbeat: (body) => call('/v1/heartbeats', { method: 'POST', body: JSON.stringify(body) }, token),
+    agent: (agentId) => call(`/v1/agents/${encodeURIComponent(agentId)}`, { method: 'GET' }, operatorToken),
+    deregister: (agentId, as = 'operator') =>
+      call(
+        `/v1/agents/${encodeURIComponent(agentId)}`,
+        { method: 'DELETE' },
+        as === 'operator' ? operatorToken : token,
+      ),
   };
 }
 

@@ -7,7 +7,12 @@ import {
   readSchedulerConfig,
   readTokens,
 } from '../../functions/config.js';
-import { DEV_TOKEN, LOCAL_RECHECK_MS, readLocalConfig } from '../../functions/local/config.js';
+import {
+  DEV_OPERATOR_TOKEN,
+  DEV_TOKEN,
+  LOCAL_RECHECK_MS,
+  readLocalConfig,
+} from '../../functions/local/config.js';
 
 describe('configuration', () => {
   it('gives the local runner documented defaults', () => {
@@ -18,6 +23,8 @@ describe('configuration', () => {
       store: { kind: 'dynalite', dataDir: './.data' },
       token: DEV_TOKEN,
       tokenIsDefault: true,
+      operatorToken: DEV_OPERATOR_TOKEN,
+      operatorTokenIsDefault: true,
       reconcileIntervalSeconds: 60,
       pulseBucketSeconds: 1,
       guard: {
@@ -40,6 +47,16 @@ describe('configuration', () => {
     });
     expect(() => readPersistence({ PERSISTENCE: 'couchbase' })).toThrow(/COUCHBASE_SECRET_ARN/);
     expect(() => readPersistence({ PERSISTENCE: 'mongodb' })).toThrow(/PERSISTENCE/);
+  });
+
+  it("keeps the operators' token apart from the agents'", () => {
+    expect(readLocalConfig({ OPERATOR_TOKEN: 'op-secret' })).toMatchObject({
+      operatorToken: 'op-secret',
+      operatorTokenIsDefault: false,
+    });
+    expect(() => readLocalConfig({ HEARTBEAT_TOKEN: 'same', OPERATOR_TOKEN: 'same' })).toThrow(
+      /OPERATOR_TOKEN must differ from HEARTBEAT_TOKEN/,
+    );
   });
 
   it('runs the local pipeline on a DynamoDB-compatible server on this machine when DYNAMODB_ENDPOINT is set', () => {

@@ -262,9 +262,9 @@ describe('POST /v1/heartbeats', () => {
     });
 
     it('wrong method on the read route -> 405 with Allow', async () => {
-      const response = await s.read(apiEvent({ method: 'DELETE', path: '/v1/agents/web-1' }));
+      const response = await s.read(apiEvent({ method: 'PUT', path: '/v1/agents/web-1' }));
       expect(response.statusCode).toBe(405);
-      expect(response.headers?.allow).toBe('GET');
+      expect(response.headers?.allow).toBe('GET, DELETE');
     });
   });
 
