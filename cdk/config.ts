@@ -72,6 +72,9 @@ const contextSchema = z
     // API stage throttling. 20,000 agents at a 30 s interval send ~670 requests/s; the defaults
     // leave room for a fleet-wide restart without letting a runaway client exhaust the account's
     // Lambda concurrency.
+    // fleet: one token for every agent; per-agent: HMAC-SHA256(secret, agentId), so one host
+    // cannot report as another (functions/http/auth.ts; `npm run agent-token` prints them).
+    agentAuth: z.enum(['fleet', 'per-agent']).default('fleet'),
     apiThrottleRateLimit: z.coerce.number().positive().default(1000),
     apiThrottleBurstLimit: z.coerce.number().int().positive().default(2000),
     logRetentionDays: z.coerce
@@ -167,7 +170,7 @@ export interface ServiceConfig {
     minBaseline: number;
     massShare: number;
   };
-  api: { throttleRateLimit: number; throttleBurstLimit: number };
+  api: { throttleRateLimit: number; throttleBurstLimit: number; agentAuth: 'fleet' | 'per-agent' };
   logRetention: RetentionDays;
   alarms: {
     email: string | undefined;
@@ -224,7 +227,11 @@ export function readServiceConfig(tryGetContext: (key: string) => unknown): Serv
       minBaseline: c.pulseMinBaseline,
       massShare: c.massExpiryShare,
     },
-    api: { throttleRateLimit: c.apiThrottleRateLimit, throttleBurstLimit: c.apiThrottleBurstLimit },
+    api: {
+      throttleRateLimit: c.apiThrottleRateLimit,
+      throttleBurstLimit: c.apiThrottleBurstLimit,
+      agentAuth: c.agentAuth,
+    },
     logRetention: c.logRetentionDays as RetentionDays,
     alarms: {
       email: c.alarmEmail,

@@ -133,6 +133,7 @@ export class HeartbeatStack extends Stack {
     this.ingest.setEnvironment('HEARTBEAT_INTERVAL_SECONDS', String(config.heartbeat.intervalSeconds));
     this.ingest.setEnvironment('MIN_TTL_SECONDS', String(config.heartbeat.minTtlSeconds));
     this.ingest.setEnvironment('PULSE_BUCKET_SECONDS', String(config.pulse.bucketSeconds));
+    if (config.api.agentAuth === 'per-agent') this.ingest.setEnvironment('AGENT_AUTH', 'per-agent');
     // The expiry guard, in both functions that decide expiries.
     for (const fn of [this.expiry, this.reconciler.fn]) {
       fn.setEnvironment('PULSE_BUCKET_SECONDS', String(config.pulse.bucketSeconds));

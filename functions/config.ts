@@ -147,6 +147,17 @@ export type TokenConfig = { kind: 'secret'; secretId: string } | { kind: 'static
  * In AWS the tokens come from a secret (HEARTBEAT_TOKENS_SECRET_ARN). HEARTBEAT_TOKENS, a
  * comma-separated list, is for tests and self-hosting without Secrets Manager.
  */
+/**
+ * How agents authenticate (AGENT_AUTH): `fleet`, one token for the fleet (the default), or
+ * `per-agent`, each agent's own token derived from the secret (http/auth.ts, agentToken).
+ */
+export type AgentAuthMode = 'fleet' | 'per-agent';
+const agentAuthShape = { AGENT_AUTH: z._default(z.enum(['fleet', 'per-agent']), 'fleet') };
+
+export function readAgentAuth(env: Env): AgentAuthMode {
+  return parseOrThrow(z.object(agentAuthShape), env).AGENT_AUTH;
+}
+
 export function readTokens(env: Env): TokenConfig {
   const secretId = env.HEARTBEAT_TOKENS_SECRET_ARN?.trim();
   if (secretId) return { kind: 'secret', secretId };

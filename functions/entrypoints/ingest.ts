@@ -1,20 +1,25 @@
-import { readPersistence, readPolicy, readPulseConfig, readTokens } from '../config.js';
+import { readAgentAuth, readPersistence, readPolicy, readPulseConfig, readTokens } from '../config.js';
 import { PulseRecorder } from '../core/pulse.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
-import { makeBearerAuth } from '../http/auth.js';
+import { makeBearerAuth, makePerAgentAuth } from '../http/auth.js';
 import { composeCore, lazyHttpHandler, tokenSource } from './aws.js';
 
 const persistence = readPersistence(process.env);
 const policy = readPolicy(process.env);
 const tokens = readTokens(process.env);
 const pulse = readPulseConfig(process.env);
+// Per-agent: the secret's current and previous values are the keys agents' tokens derive from.
+const authenticate =
+  readAgentAuth(process.env) === 'per-agent'
+    ? makePerAgentAuth(tokenSource(tokens))
+    : makeBearerAuth(tokenSource(tokens));
 
 export const handler = lazyHttpHandler(async () => {
   const core = await composeCore(persistence, process.env);
   return makeIngestHandler({
     core,
     policy,
-    authenticate: makeBearerAuth(tokenSource(tokens)),
+    authenticate,
     // One per execution environment: it flushes each bucket's count once (core/pulse.ts).
     pulse: new PulseRecorder({
       store: core.pulseStore,

@@ -41,8 +41,11 @@ export function makeIngestHandler(deps: IngestDeps) {
         budgetFor(clock, deps.core.timing.commitWindowMs),
       );
       requireMethod(event, 'POST');
-      await deps.authenticate(event);
-      const parsed = parseHeartbeat(readJsonBody(event, LIMITS.bodyBytes), deps.policy);
+      // Per-agent tokens are checked against the agent the body reports for (read at most once).
+      let received: { value: unknown } | undefined;
+      const readBody = () => (received ??= { value: readJsonBody(event, LIMITS.bodyBytes) }).value;
+      await deps.authenticate(event, () => claimedAgentId(readBody));
+      const parsed = parseHeartbeat(readBody(), deps.policy);
       if (!parsed.ok) throw badRequest('the heartbeat has invalid fields', parsed.problems);
 
       const { outcome, record, previous } = await recordHeartbeat(deps.core, parsed.heartbeat, budget);
@@ -70,4 +73,16 @@ export function makeIngestHandler(deps: IngestDeps) {
       return errorToResponse(error, log, event.requestContext?.requestId);
     }
   };
+}
+
+/** The agentId a body names, or undefined when it names none (or cannot be read: then a 401). */
+function claimedAgentId(readBody: () => unknown): string | undefined {
+  try {
+    const body = readBody();
+    const agentId =
+      typeof body === 'object' && body !== null ? (body as { agentId?: unknown }).agentId : undefined;
+    return typeof agentId === 'string' ? agentId : undefined;
+  } catch {
+    return undefined;
+  }
 }

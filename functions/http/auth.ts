@@ -1,11 +1,18 @@
-import { hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { forbidden, unauthorized } from './problem.js';
 import { header } from './request.js';
 
 /** Where valid tokens come from: a fixed list, or a source that may refresh (a rotated secret). */
 export type TokenSource = () => Promise<readonly string[]>;
-export type Authenticate = (event: APIGatewayProxyEventV2) => Promise<void>;
+/**
+ * `claimedAgentId`: for the heartbeat route, the agent the request reports for (read from its
+ * body, lazily: only per-agent tokens need it). Undefined when the body names none.
+ */
+export type Authenticate = (
+  event: APIGatewayProxyEventV2,
+  claimedAgentId?: () => string | undefined,
+) => Promise<void>;
 
 /**
  * Bearer-token check in constant time. Several tokens may be valid at once (current and previous)
@@ -28,6 +35,40 @@ export function makeBearerAuth(
     assertUsable(valid);
     const presented = digest(match[1] ?? '');
     if (matchesAny(valid, presented)) return;
+    if (otherRole !== undefined && matchesAny(otherRole.tokens, presented)) throw forbidden(otherRole.detail);
+    throw unauthorized();
+  };
+}
+
+/**
+ * Per-agent tokens (CDK context `agentAuth=per-agent`): an agent's token is
+ * base64url(HMAC-SHA256(secret, agentId)), so it is good for that agent only, and checking it
+ * needs no storage: the secret and the agent id the request reports for. Rotation as for the
+ * fleet token: tokens from the current and the previous secret are both accepted.
+ */
+export function agentToken(secret: string, agentId: string): string {
+  return createHmac('sha256', secret).update(agentId, 'utf8').digest('base64url');
+}
+
+/**
+ * The heartbeat route's check with per-agent tokens. A token of another agent, or one sent with
+ * no agent id, is a 401: without storage it cannot be told from a made-up one.
+ */
+export function makePerAgentAuth(
+  secrets: TokenSource,
+  otherRole?: { tokens: readonly string[]; detail: string },
+): Authenticate {
+  return async (event, claimedAgentId) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header(event, 'authorization') ?? '');
+    if (match === null) throw unauthorized();
+    const keys = await secrets();
+    assertUsable(keys);
+    const presented = digest(match[1] ?? '');
+    const agentId = claimedAgentId?.();
+    if (agentId !== undefined) {
+      const expected = keys.map((key) => digest(agentToken(key, agentId)));
+      if (expected.reduce((found, e) => timingSafeEqual(e, presented) || found, false)) return;
+    }
     if (otherRole !== undefined && matchesAny(otherRole.tokens, presented)) throw forbidden(otherRole.detail);
     throw unauthorized();
   };

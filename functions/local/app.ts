@@ -27,7 +27,8 @@ import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeOperateHandler } from '../handlers/operate.js';
 import { makeReadHandler } from '../handlers/read.js';
 import { type ReconcileSettings, makeReconcileHandler } from '../handlers/reconcile.js';
-import { makeBearerAuth } from '../http/auth.js';
+import { makeBearerAuth, makePerAgentAuth } from '../http/auth.js';
+import type { AgentAuthMode } from '../config.js';
 import { buildOpenApiDocument } from '../http/openapi.js';
 import { json, methodNotAllowed } from '../http/problem.js';
 import { noMetrics } from '../observability/null-metrics.js';
@@ -39,8 +40,10 @@ export interface LocalAppOptions {
   port: number;
   /** dynalite keeps its files in `dataDir`: a restart with the same folder keeps every agent and deadline. */
   store: LocalStoreConfig;
-  /** The agents' bearer token: it may only POST heartbeats. */
+  /** The agents' bearer token: it may only POST heartbeats. With per-agent auth, their secret. */
   token: string;
+  /** `per-agent`: each agent's token is agentToken(token, agentId) (http/auth.ts). */
+  agentAuth?: AgentAuthMode;
   /** The operators' bearer token: reading and operating (deregister); never reporting. */
   operatorToken: string;
   /** How often the reconciler runs (it also runs once at start). */
@@ -117,10 +120,14 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
 
   // Credentials apart (issue 10): an agent's token only reports, an operator's only reads and
   // operates; each presented on the other's routes is a 403.
-  const agentAuth = makeBearerAuth([options.token], {
+  const operatorOnHeartbeats = {
     tokens: [options.operatorToken],
     detail: 'the operator token cannot report heartbeats; agents use theirs',
-  });
+  };
+  const agentAuth =
+    options.agentAuth === 'per-agent'
+      ? makePerAgentAuth(async () => [options.token], operatorOnHeartbeats)
+      : makeBearerAuth([options.token], operatorOnHeartbeats);
   const operatorAuth = makeBearerAuth([options.operatorToken], {
     tokens: [options.token],
     detail: 'an agent token may only POST heartbeats; reading and operating need the operator token',

@@ -39,6 +39,8 @@ const localSchema = z.extend(policySchema, {
   ),
   HEARTBEAT_TOKEN: z._default(nonEmpty(), DEV_TOKEN),
   OPERATOR_TOKEN: z._default(nonEmpty(), DEV_OPERATOR_TOKEN),
+  // per-agent: HEARTBEAT_TOKEN is the secret each agent's token derives from (npm run agent-token).
+  AGENT_AUTH: z._default(z.enum(['fleet', 'per-agent']), 'fleet'),
   MIN_TTL_SECONDS: seconds(1),
   RECONCILE_INTERVAL_SECONDS: wholeNumber(1, 3600, 60),
   // Finer than the shortest local TTL (1 s is allowed here).
@@ -70,6 +72,7 @@ export function readLocalConfig(env: Env) {
     token: c.HEARTBEAT_TOKEN,
     tokenIsDefault: env.HEARTBEAT_TOKEN === undefined,
     operatorToken: c.OPERATOR_TOKEN,
+    agentAuth: c.AGENT_AUTH,
     operatorTokenIsDefault: env.OPERATOR_TOKEN === undefined,
     reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
     pulseBucketSeconds: c.PULSE_BUCKET_SECONDS,

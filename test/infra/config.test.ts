@@ -21,7 +21,7 @@ describe('context', () => {
         minBaseline: 10,
         massShare: 0.2,
       },
-      api: { throttleRateLimit: 1000, throttleBurstLimit: 2000 },
+      api: { throttleRateLimit: 1000, throttleBurstLimit: 2000, agentAuth: 'fleet' },
       logRetention: 30,
       alarms: { email: undefined, topicArn: undefined, expirySpikeThreshold: 50, ingest5xxRatePercent: 1 },
     });
@@ -50,6 +50,11 @@ describe('context', () => {
     });
     expect(() => read({ massExpiryShare: '0' })).toThrow(/massExpiryShare/);
     expect(() => read({ pulseDegradedShare: '2' })).toThrow(/pulseDegradedShare/);
+  });
+
+  it('takes per-agent tokens from agentAuth, and nothing else', () => {
+    expect(read({ agentAuth: 'per-agent' }).api.agentAuth).toBe('per-agent');
+    expect(() => read({ agentAuth: 'per-host' })).toThrow(/agentAuth/);
   });
 
   it('runs the reconciler every reconcileMinutes, as `-c` gives it', () => {
@@ -160,6 +165,21 @@ describe('Couchbase secret reference', () => {
 });
 
 describe('variants (template only, no bundling)', () => {
+  it('per-agent tokens: ingest gets AGENT_AUTH=per-agent; the other functions know nothing of tokens', () => {
+    const s = synth({ agentAuth: 'per-agent' }, { bundle: false });
+    try {
+      const variables = (fn: { function: Parameters<typeof propertiesOf>[1] }) =>
+        (propertiesOf(s, fn.function).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables(s.stack.ingest)).toMatchObject({ AGENT_AUTH: 'per-agent' });
+      for (const fn of [s.stack.read, s.stack.operate, s.stack.expiry]) {
+        expect(variables(fn).AGENT_AUTH).toBeUndefined();
+        expect(variables(fn).HEARTBEAT_TOKENS_SECRET_ARN).toBeUndefined();
+      }
+    } finally {
+      s.cleanup();
+    }
+  });
+
   it('Couchbase by complete ARN with a KMS key and no VPC: exact secret, decrypt only via Secrets Manager', () => {
     const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:heartbeat/couchbase-AbC123';
     const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';

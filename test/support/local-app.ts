@@ -18,6 +18,7 @@ export const OPERATOR_TOKEN = 'test-operator-token';
 export async function startTestApp(options: {
   token: string;
   operatorToken?: string;
+  agentAuth?: 'fleet' | 'per-agent';
   policy?: Partial<HeartbeatPolicy>;
   reconcileIntervalSeconds?: number;
   log?: Log;
@@ -31,6 +32,7 @@ export async function startTestApp(options: {
     store: { kind: 'dynalite', dataDir: dir },
     token: options.token,
     operatorToken: options.operatorToken ?? OPERATOR_TOKEN,
+    ...(options.agentAuth === undefined ? {} : { agentAuth: options.agentAuth }),
     reconcileIntervalSeconds: options.reconcileIntervalSeconds ?? 3600,
     log: options.log ?? quiet,
     ...(options.clock === undefined ? {} : { clock: options.clock }),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  readAgentAuth,
   readGuardConfig,
   readPersistence,
   readPolicy,
@@ -25,6 +26,7 @@ describe('configuration', () => {
       tokenIsDefault: true,
       operatorToken: DEV_OPERATOR_TOKEN,
       operatorTokenIsDefault: true,
+      agentAuth: 'fleet',
       reconcileIntervalSeconds: 60,
       pulseBucketSeconds: 1,
       guard: {
@@ -54,6 +56,10 @@ describe('configuration', () => {
       operatorToken: 'op-secret',
       operatorTokenIsDefault: false,
     });
+    expect(readLocalConfig({ AGENT_AUTH: 'per-agent' }).agentAuth).toBe('per-agent');
+    expect(() => readLocalConfig({ AGENT_AUTH: 'per-host' })).toThrow(/AGENT_AUTH/);
+    expect(readAgentAuth({})).toBe('fleet');
+    expect(readAgentAuth({ AGENT_AUTH: 'per-agent' })).toBe('per-agent');
     expect(() => readLocalConfig({ HEARTBEAT_TOKEN: 'same', OPERATOR_TOKEN: 'same' })).toThrow(
       /OPERATOR_TOKEN must differ from HEARTBEAT_TOKEN/,
     );

@@ -3,7 +3,7 @@ import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js
 import { makeIngestHandler } from '../../functions/handlers/ingest.js';
 import { makeOperateHandler } from '../../functions/handlers/operate.js';
 import { makeReadHandler } from '../../functions/handlers/read.js';
-import { makeBearerAuth, requireIamCaller } from '../../functions/http/auth.js';
+import { agentToken, makeBearerAuth, makePerAgentAuth, requireIamCaller } from '../../functions/http/auth.js';
 import { apiEvent, heartbeatEvent } from '../support/api-events.js';
 import { FakeClock, RecordingLog, RecordingScheduler, coreDeps } from '../support/fakes.js';
 
@@ -98,5 +98,51 @@ describe('credentials apart', () => {
       },
     };
     await expect(requireIamCaller(signed)).resolves.toBeUndefined();
+  });
+});
+
+describe('per-agent tokens (agentAuth = per-agent)', () => {
+  const SECRET = 'fleet-secret';
+  function perAgent(secrets: string[]) {
+    const clock = new FakeClock();
+    const store = new MemoryAgentStore();
+    const core = coreDeps({ store, scheduler: new RecordingScheduler(), clock, log: new RecordingLog() });
+    const authenticate = makePerAgentAuth(async () => secrets, {
+      tokens: [OPERATOR],
+      detail: 'operators do not report',
+    });
+    return { store, ingest: makeIngestHandler({ core, policy, authenticate }) };
+  }
+
+  it("an agent's token is HMAC-SHA256(secret, agentId), base64url: it reports for that agent only", async () => {
+    const s = perAgent([SECRET]);
+    const token = agentToken(SECRET, 'web-1');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await s.ingest(heartbeatEvent({ agentId: 'web-1' }, bearer(token)))).statusCode).toBe(200);
+    // Another host cannot report as web-2 with web-1's token, nor with the secret itself.
+    expect((await s.ingest(heartbeatEvent({ agentId: 'web-2' }, bearer(token)))).statusCode).toBe(401);
+    expect((await s.ingest(heartbeatEvent({ agentId: 'web-2' }, bearer(SECRET)))).statusCode).toBe(401);
+    expect(await s.store.get('web-2')).toBeUndefined();
+    // No agent id to check against, or a body that cannot be read: 401, not a hint.
+    expect((await s.ingest(heartbeatEvent({ seq: 1 }, bearer(token)))).statusCode).toBe(401);
+    // The operators' token is known: 403, as with the fleet token.
+    expect((await s.ingest(heartbeatEvent({ agentId: 'web-1' }, bearer(OPERATOR)))).statusCode).toBe(403);
+  });
+
+  it('accepts tokens from the current and the previous secret during a rotation', async () => {
+    const s = perAgent(['new-secret', SECRET]);
+    for (const secret of ['new-secret', SECRET]) {
+      const response = await s.ingest(
+        heartbeatEvent({ agentId: 'web-1' }, bearer(agentToken(secret, 'web-1'))),
+      );
+      expect(response.statusCode).toBe(200);
+    }
+    const stale = await s.ingest(heartbeatEvent({ agentId: 'web-1' }, bearer(agentToken('older', 'web-1'))));
+    expect(stale.statusCode).toBe(401);
+  });
+
+  it('agent ids of any script derive their token from their UTF-8 bytes', () => {
+    expect(agentToken(SECRET, 'сервер-1')).not.toBe(agentToken(SECRET, 'сервер-2'));
+    expect(agentToken(SECRET, 'ó')).toBe(agentToken(SECRET, 'ó'.normalize('NFC')));
   });
 });
