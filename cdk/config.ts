@@ -69,6 +69,8 @@ const contextSchema = z
     pulseBaselineSeconds: z.coerce.number().int().min(60).max(21_600).default(3600),
     pulseMinBaseline: z.coerce.number().int().min(1).default(10),
     massExpiryShare: z.coerce.number().gt(0).lte(1).default(0.2),
+    // Reaping: days an agent stays expired or deregistered before the reconciler deletes it; 0 never.
+    reapAfterDays: z.coerce.number().int().min(0).max(3650).default(7),
     // API stage throttling. 20,000 agents at a 30 s interval send ~670 requests/s; the defaults
     // leave room for a fleet-wide restart without letting a runaway client exhaust the account's
     // Lambda concurrency.
@@ -161,7 +163,7 @@ export interface ServiceConfig {
   stackName: string;
   persistence: PersistenceConfig;
   heartbeat: { ttlSeconds: number; intervalSeconds: number; minTtlSeconds: number };
-  reconcile: { minutes: number };
+  reconcile: { minutes: number; reapAfterDays: number };
   pulse: { bucketSeconds: number };
   guard: {
     maxDeferSeconds: number;
@@ -218,7 +220,7 @@ export function readServiceConfig(tryGetContext: (key: string) => unknown): Serv
       intervalSeconds: c.intervalSeconds,
       minTtlSeconds: MIN_TTL_SECONDS,
     },
-    reconcile: { minutes: c.reconcileMinutes },
+    reconcile: { minutes: c.reconcileMinutes, reapAfterDays: c.reapAfterDays },
     pulse: { bucketSeconds: c.pulseBucketSeconds },
     guard: {
       maxDeferSeconds: c.expiryMaxDeferSeconds,

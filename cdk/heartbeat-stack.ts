@@ -134,6 +134,7 @@ export class HeartbeatStack extends Stack {
     this.ingest.setEnvironment('MIN_TTL_SECONDS', String(config.heartbeat.minTtlSeconds));
     this.ingest.setEnvironment('PULSE_BUCKET_SECONDS', String(config.pulse.bucketSeconds));
     if (config.api.agentAuth === 'per-agent') this.ingest.setEnvironment('AGENT_AUTH', 'per-agent');
+    this.reconciler.fn.setEnvironment('REAP_AFTER_DAYS', String(config.reconcile.reapAfterDays));
     // The expiry guard, in both functions that decide expiries.
     for (const fn of [this.expiry, this.reconciler.fn]) {
       fn.setEnvironment('PULSE_BUCKET_SECONDS', String(config.pulse.bucketSeconds));

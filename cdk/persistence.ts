@@ -34,8 +34,17 @@ const TABLE_ACTIONS: Record<StoreAccess, string[]> = {
   readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
   // listOpen scans the table itself (never an index), and the checkpoint is one more item; it
-  // expires agents too (UpdateItem, as readWrite).
-  reconcile: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+  // expires agents too (UpdateItem, as readWrite); reaping lists expired and deregistered agents
+  // by state (Query on the index, BatchGetItem) and deletes them (DeleteItem, conditional).
+  reconcile: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Scan',
+    'dynamodb:UpdateItem',
+    'dynamodb:Query',
+    'dynamodb:BatchGetItem',
+    'dynamodb:DeleteItem',
+  ],
 };
 
 export class DynamoDbPersistence extends Construct implements Persistence {

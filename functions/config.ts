@@ -137,6 +137,14 @@ export function readGuardConfig(env: Env, recheckMs: number, bucketDefaultSecond
   return toGuardSettings(c, recheckMs);
 }
 
+/** Reaping (core/reap.ts): days a record stays expired or deregistered before it goes; 0 never. */
+export const reapShape = { REAP_AFTER_DAYS: wholeNumber(0, 3650, 7) };
+const DAY_MS = 86_400_000;
+
+export function readReapAfterMs(env: Env): number {
+  return parseOrThrow(z.object(reapShape), env).REAP_AFTER_DAYS * DAY_MS;
+}
+
 export function readPolicy(env: Env): HeartbeatPolicy {
   return toPolicy(parseOrThrow(policySchema, env));
 }

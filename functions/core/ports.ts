@@ -55,6 +55,15 @@ export interface AgentStore {
   listOpen(page: { limit: number; cursor: string | null }, options?: CallOptions): Promise<AgentPage>;
 }
 
+/** Deletes agent records: reaping, the one way a record ever goes (core/reap.ts). */
+export interface AgentDeleter {
+  /**
+   * Deletes the record only while its version is still `expectedVersion`; throws
+   * VersionConflictError when it changed (a heartbeat came) or is gone.
+   */
+  deleteAgent(agentId: string, expectedVersion: string, options?: CallOptions): Promise<void>;
+}
+
 export interface AgentPage {
   items: AgentRecord[];
   cursor: string | null;
@@ -155,6 +164,7 @@ export type MetricName =
   | 'PulseReadFailures'
   | 'ExpiriesDeferred'
   | 'AgentsDeregistered'
+  | 'AgentsReaped'
   | 'MassExpiries'
   | 'MassExpiryCountFailures';
 

@@ -6,7 +6,14 @@ import { cachedJsonSecret } from '../adapters/secrets.js';
 import { CircuitBreakingScheduler } from '../adapters/scheduler/circuit-breaker.js';
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { AgentStore, CheckpointStore, CoreDeps, MassExpiryStore, PulseStore } from '../core/ports.js';
+import type {
+  AgentDeleter,
+  AgentStore,
+  CheckpointStore,
+  CoreDeps,
+  MassExpiryStore,
+  PulseStore,
+} from '../core/ports.js';
 import { makeExpiryGuard } from '../core/expiry-guard.js';
 import { AWS_TIMING } from '../core/timing.js';
 import {
@@ -84,7 +91,7 @@ export function tokenSource(config: TokenConfig): TokenSource {
  */
 export async function composeStore(
   config: PersistenceConfig,
-): Promise<AgentStore & CheckpointStore & PulseStore & MassExpiryStore> {
+): Promise<AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore> {
   if (config.kind === 'dynamodb') {
     return createDynamoDbStore(
       config.tableName,
@@ -104,7 +111,7 @@ export async function composeStore(
 export async function composeCore(
   persistence: PersistenceConfig,
   env: Env,
-): Promise<CoreDeps & { checkpoints: CheckpointStore; pulseStore: PulseStore }> {
+): Promise<CoreDeps & { checkpoints: CheckpointStore; pulseStore: PulseStore; deleter: AgentDeleter }> {
   const client = new SchedulerClient(clientConfig(() => metrics.count('SchedulerThrottles')));
   // Paused for a few seconds at a time while the scheduler keeps failing: see circuit-breaker.ts.
   const scheduler = new CircuitBreakingScheduler(
@@ -124,6 +131,7 @@ export async function composeCore(
     store,
     checkpoints: store,
     pulseStore: store,
+    deleter: store,
     guard: makeExpiryGuard({ store, clock: systemClock, log, metrics }, guardSettings),
     scheduler,
     clock: systemClock,

@@ -1,4 +1,4 @@
-import { readPersistence, readSchedulerConfig } from '../config.js';
+import { readPersistence, readReapAfterMs, readSchedulerConfig } from '../config.js';
 import { makeReconcileHandler } from '../handlers/reconcile.js';
 import { composeCore, lazyHandler } from './aws.js';
 
@@ -12,9 +12,15 @@ readSchedulerConfig(process.env); // fail the cold start on a bad setting
  * else is delivering them. A retry held back longer (a throttled function: up to the hour of its
  * maximum event age) may deliver one again: a duplicate line, never a lost one.
  */
-const settings = { precisionMs: 60_000, reportGraceMs: 5 * 60_000, fallbackMs: 60_000 };
+const settings = {
+  precisionMs: 60_000,
+  reportGraceMs: 5 * 60_000,
+  fallbackMs: 60_000,
+  reapAfterMs: readReapAfterMs(process.env),
+};
 
 /** Invoked by a rate schedule (every `reconcileMinutes`, default 5): one reconciler run. */
-export const handler = lazyHandler(async () =>
-  makeReconcileHandler({ core: await composeCore(persistence, process.env), settings }),
-);
+export const handler = lazyHandler(async () => {
+  const core = await composeCore(persistence, process.env);
+  return makeReconcileHandler({ core, settings, deleter: core.deleter });
+});

@@ -9,6 +9,7 @@ import type { HeartbeatPolicy } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
 import { allOpenAgents } from '../core/list-agents.js';
 import type {
+  AgentDeleter,
   AgentStore,
   CheckpointStore,
   Clock,
@@ -48,6 +49,8 @@ export interface LocalAppOptions {
   operatorToken: string;
   /** How often the reconciler runs (it also runs once at start). */
   reconcileIntervalSeconds: number;
+  /** Reaping: agents expired or deregistered longer than this are deleted; 0 or none: never. */
+  reapAfterMs?: number;
   /** The fleet pulse's bucket (core/pulse.ts); 1 s unless set. */
   pulseBucketSeconds?: number;
   /** The expiry guard's thresholds (core/expiry-guard.ts); none: expiries are not guarded. */
@@ -63,7 +66,7 @@ export interface LocalAppOptions {
 export interface LocalApp {
   url: string;
   scheduler: LocalExpiryScheduler;
-  store: AgentStore & CheckpointStore & PulseStore & MassExpiryStore;
+  store: AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore;
   /** Calls the same handlers the HTTP server does, without a socket. */
   invokeHttp(event: APIGatewayProxyEventV2): ReturnType<ReturnType<typeof makeIngestHandler>>;
   /** One reconciler run now, as the timer would start it. */
@@ -155,7 +158,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   };
 
   await rebuildSchedules(scheduler, store, core);
-  const reconciler = startReconciler({ ...core, checkpoints: store }, timers, options);
+  const reconciler = startReconciler({ ...core, checkpoints: store, deleter: store }, timers, options);
   // The first run delivers at once what a crash left undelivered: every event committed before
   // this process started has no committer left (those committed since may be being delivered).
   await reconciler.runNow({ reportCommittedBefore: startedAt });
@@ -198,7 +201,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
  * once), as the rate schedule runs the reconcile function in AWS.
  */
 function startReconciler(
-  core: CoreDeps & { checkpoints: CheckpointStore },
+  core: CoreDeps & { checkpoints: CheckpointStore; deleter: AgentDeleter },
   timers: Timers,
   options: LocalAppOptions,
 ) {
@@ -208,7 +211,8 @@ function startReconciler(
   let stopped = false;
 
   const run = (overrides: Partial<ReconcileSettings>) => {
-    running ??= makeReconcileHandler({ core, settings: { ...RECONCILE, ...overrides } })(undefined)
+    const settings = { ...RECONCILE, reapAfterMs: options.reapAfterMs ?? 0, ...overrides };
+    running ??= makeReconcileHandler({ core, settings, deleter: core.deleter })(undefined)
       .catch((error: unknown) => {
         // Logged by the handler; what it could not do, the next run or pass does.
         options.log.warn('reconciler run ended with an error; the next one tries again', { error });
@@ -240,7 +244,7 @@ function startReconciler(
 
 /** Opens the configured store; each adapter (and its SDK) is imported only when selected. */
 async function openStore(config: LocalStoreConfig): Promise<{
-  store: AgentStore & CheckpointStore & PulseStore & MassExpiryStore;
+  store: AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore;
   close: () => Promise<void>;
 }> {
   if (config.kind === 'couchbase') {

@@ -4,6 +4,7 @@ import {
   type Env,
   couchbaseSettingsSchema,
   guardShape,
+  reapShape,
   nonEmpty,
   parseOrThrow,
   policySchema,
@@ -46,6 +47,7 @@ const localSchema = z.extend(policySchema, {
   // Finer than the shortest local TTL (1 s is allowed here).
   PULSE_BUCKET_SECONDS: pulseBucketSeconds(1),
   ...guardShape,
+  ...reapShape,
 });
 
 export type LocalConfig = ReturnType<typeof readLocalConfig>;
@@ -75,6 +77,7 @@ export function readLocalConfig(env: Env) {
     agentAuth: c.AGENT_AUTH,
     operatorTokenIsDefault: env.OPERATOR_TOKEN === undefined,
     reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
+    reapAfterMs: c.REAP_AFTER_DAYS * 86_400_000,
     pulseBucketSeconds: c.PULSE_BUCKET_SECONDS,
     // The local scheduler fires to the millisecond: look again soon.
     guard: toGuardSettings(c, LOCAL_RECHECK_MS),

@@ -12,7 +12,7 @@ describe('context', () => {
       stackName: 'HeartbeatService',
       persistence: { kind: 'dynamodb' },
       heartbeat: { ttlSeconds: 90, intervalSeconds: 30, minTtlSeconds: 60 },
-      reconcile: { minutes: 5 },
+      reconcile: { minutes: 5, reapAfterDays: 7 },
       pulse: { bucketSeconds: 10 },
       guard: {
         maxDeferSeconds: 600,
@@ -58,7 +58,9 @@ describe('context', () => {
   });
 
   it('runs the reconciler every reconcileMinutes, as `-c` gives it', () => {
-    expect(read({ reconcileMinutes: '2' }).reconcile).toEqual({ minutes: 2 });
+    expect(read({ reconcileMinutes: '2' }).reconcile).toEqual({ minutes: 2, reapAfterDays: 7 });
+    expect(read({ reapAfterDays: '0' }).reconcile.reapAfterDays).toBe(0);
+    expect(() => read({ reapAfterDays: '-1' })).toThrow(/reapAfterDays/);
   });
 
   it('reads `-c` strings and cdk.json values alike', () => {

@@ -26,12 +26,21 @@ afterAll(() => s?.cleanup());
 const ARN = 'arn:${AWS::Partition}';
 const REGION_ACCOUNT = '${AWS::Region}:${AWS::AccountId}';
 
-// Exactly the calls the DynamoDB adapter makes: no Delete or batch writes, and only the
-// reconciler scans. UpdateItem only for counters: the fleet pulse (ingest) and the mass-expiry
+// Exactly the calls the DynamoDB adapter makes: no batch writes, only the reconciler scans and
+// deletes. UpdateItem only for counters: the fleet pulse (ingest) and the mass-expiry
 // minutes (expiry and reconciler).
+// Reaping: the reconciler also lists by state (Query, BatchGetItem) and deletes (conditionally).
 const tableReconcile = {
   Effect: 'Allow',
-  Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+  Action: [
+    'dynamodb:BatchGetItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:Query',
+    'dynamodb:Scan',
+    'dynamodb:UpdateItem',
+  ],
   Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
 };
 const tableReadWrite = {
@@ -240,7 +249,7 @@ describe('functions', () => {
     s.template.resourceCountIs('AWS::Lambda::Function', 5);
   });
 
-  it('gives reconcile its store and scheduler settings, and no token', () => {
+  it('gives reconcile its store, scheduler and reaping settings, and no token', () => {
     expect(env(s.stack.reconciler.fn)).toEqual({
       POWERTOOLS_SERVICE_NAME: 'heartbeat',
       POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
@@ -252,6 +261,7 @@ describe('functions', () => {
       EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
       SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
       EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+      REAP_AFTER_DAYS: '7',
       PULSE_BUCKET_SECONDS: '10',
       EXPIRY_MAX_DEFER_SECONDS: '600',
       PULSE_DEGRADED_SHARE: '0.5',

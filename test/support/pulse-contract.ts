@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentStore, MassExpiryStore, PulseStore } from '../../functions/core/ports.js';
+import { VersionConflictError } from '../../functions/core/errors.js';
+import type { AgentDeleter, AgentStore, MassExpiryStore, PulseStore } from '../../functions/core/ports.js';
 import { collectPages } from './store-contract.js';
 import { makeAgentRecord } from './records.js';
 
 export interface PulseStoreUnderTest {
-  store: PulseStore & MassExpiryStore & AgentStore;
+  store: PulseStore & MassExpiryStore & AgentStore & AgentDeleter;
   /** Whether the store can list (CouchbaseMock cannot: no SQL++). */
   lists: boolean;
   cleanup?: () => Promise<void>;
@@ -118,6 +119,25 @@ export function describePulseContract(name: string, makeStore: () => Promise<Pul
         await store.countMassExpiry(T + MINUTE);
         expect((await store.readMassExpiries(T, T + HOUR)).get(T + MINUTE)?.summarized).toBe(false);
         await expect(store.claimMassSummary(T + MINUTE)).resolves.toBe(true);
+      }));
+  });
+
+  describe(`AgentDeleter contract: ${name}`, () => {
+    it('deletes a record only at the version it was read at; a changed or missing one is a conflict', () =>
+      withStore(async ({ store }) => {
+        const created = await store.create(makeAgentRecord({ agentId: 'old-1', state: 'expired' }));
+        const changed = await store.replace({ ...created.record, seq: 99 }, created.version);
+        await expect(store.deleteAgent('old-1', created.version)).rejects.toBeInstanceOf(
+          VersionConflictError,
+        );
+        expect(await store.get('old-1')).toBeDefined();
+        await store.deleteAgent('old-1', changed.version);
+        expect(await store.get('old-1')).toBeUndefined();
+        await expect(store.deleteAgent('old-1', changed.version)).rejects.toBeInstanceOf(
+          VersionConflictError,
+        );
+        // Gone means gone: the next heartbeat would register it afresh.
+        await store.create(makeAgentRecord({ agentId: 'old-1' }));
       }));
   });
 }

@@ -28,6 +28,7 @@ describe('configuration', () => {
       operatorTokenIsDefault: true,
       agentAuth: 'fleet',
       reconcileIntervalSeconds: 60,
+      reapAfterMs: 7 * 86_400_000,
       pulseBucketSeconds: 1,
       guard: {
         bucketMs: 1_000,

@@ -22,6 +22,7 @@ import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } fr
 import { BackendUnavailableError, VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
 import type {
+  AgentDeleter,
   AgentPage,
   AgentStore,
   CallOptions,
@@ -80,7 +81,9 @@ const CHECKPOINT_KEY_PREFIX = 'checkpoint::';
  * BackendUnavailableError: the core's write protocol reads the document back and recognises its
  * own write, as it does for every store.
  */
-export class CouchbaseAgentStore implements AgentStore, CheckpointStore, PulseStore, MassExpiryStore {
+export class CouchbaseAgentStore
+  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore
+{
   readonly #connector: CouchbaseConnector;
   readonly #keyspacePath: string;
 
@@ -127,6 +130,19 @@ export class CouchbaseAgentStore implements AgentStore, CheckpointStore, PulseSt
         throw new VersionConflictError(record.agentId, { cause: error });
       }
       throw translateError(error, 'replace', record.agentId);
+    }
+  }
+
+  async deleteAgent(agentId: string, expectedVersion: string, options?: CallOptions): Promise<void> {
+    const cas = parseVersion(expectedVersion);
+    try {
+      const collection = await this.#connector.collection();
+      await collection.remove(agentKey(agentId), { cas, ...kvOptions(options) });
+    } catch (error) {
+      if (error instanceof CasMismatchError || error instanceof DocumentNotFoundError) {
+        throw new VersionConflictError(agentId, { cause: error });
+      }
+      throw translateError(error, 'remove', agentId);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -12,6 +13,7 @@ import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } fr
 import { BackendUnavailableError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
 import type {
+  AgentDeleter,
   AgentPage,
   AgentStore,
   CallOptions,
@@ -81,7 +83,9 @@ export interface DynamoDbAgentStoreOptions {
  * One item per agent: the AgentRecord's fields plus a numeric `version` that every conditional
  * write checks and bumps. At the port the version is the opaque string `String(version)`.
  */
-export class DynamoDbAgentStore implements AgentStore, CheckpointStore, PulseStore, MassExpiryStore {
+export class DynamoDbAgentStore
+  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore
+{
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
 
@@ -153,6 +157,27 @@ export class DynamoDbAgentStore implements AgentStore, CheckpointStore, PulseSto
       throw translateError(error, 'PutItem', record.agentId);
     }
     return { record, version: String(version) };
+  }
+
+  async deleteAgent(agentId: string, expectedVersion: string, options?: CallOptions): Promise<void> {
+    const expected = parseVersion(expectedVersion);
+    try {
+      await withCallTimeout(options, (abortSignal) =>
+        this.#client.send(
+          new DeleteCommand({
+            TableName: this.#tableName,
+            Key: { agentId },
+            // Fails when a heartbeat changed it since it was read, or it is gone.
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expected },
+          }),
+          { abortSignal },
+        ),
+      );
+    } catch (error) {
+      throw translateError(error, 'DeleteItem', agentId);
+    }
   }
 
   /**

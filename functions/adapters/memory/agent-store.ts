@@ -3,6 +3,7 @@ import type { AgentRecord, AgentState, StoredAgent } from '../../core/agent.js';
 import { VersionConflictError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
 import type {
+  AgentDeleter,
   AgentPage,
   AgentStore,
   CheckpointStore,
@@ -22,7 +23,8 @@ export type MemoryStoreOperation =
   | 'readPulse'
   | 'countMassExpiry'
   | 'readMassExpiries'
-  | 'claimMassSummary';
+  | 'claimMassSummary'
+  | 'deleteAgent';
 
 const cursorSchema = z.strictObject({ after: agentIdSchema });
 
@@ -48,7 +50,9 @@ interface Entry {
  * Records are deep-copied in and out, so a test or the code under test cannot change stored
  * state by mutating an object it holds, which a real store would not allow either.
  */
-export class MemoryAgentStore implements AgentStore, CheckpointStore, PulseStore, MassExpiryStore {
+export class MemoryAgentStore
+  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore
+{
   readonly #entries = new Map<string, Entry>();
   readonly #pulse = new Map<number, number>();
   readonly #mass = new Map<number, MassMinute>();
@@ -146,6 +150,16 @@ export class MemoryAgentStore implements AgentStore, CheckpointStore, PulseStore
     const fault = this.#takeFault('readPulse');
     if (fault !== undefined) throw fault.error;
     return new Map([...this.#pulse].filter(([bucket]) => bucket >= from && bucket < to));
+  }
+
+  async deleteAgent(agentId: string, expectedVersion: string): Promise<void> {
+    const fault = this.#takeFault('deleteAgent');
+    if (fault?.timing === 'before') throw fault.error;
+    const entry = this.#entries.get(agentId);
+    if (entry === undefined || String(entry.version) !== expectedVersion)
+      throw new VersionConflictError(agentId);
+    this.#entries.delete(agentId);
+    if (fault !== undefined) throw fault.error;
   }
 
   async countMassExpiry(minuteStart: number): Promise<void> {
