@@ -49,7 +49,9 @@ export function decideHeartbeat(
 
   // Server receive time, never moved backwards by a slow request racing a fast one (I4).
   const lastSeen = Math.max(current?.lastSeen ?? 0, now);
-  const deadline = deadlineOf({ lastSeen, ttlSeconds: heartbeat.ttlSeconds });
+  // An announced downtime moves this deadline later, once: the next heartbeat sets it back.
+  const deadline =
+    deadlineOf({ lastSeen, ttlSeconds: heartbeat.ttlSeconds }) + (heartbeat.maintenanceSeconds ?? 0) * 1000;
   const fireAt = expiresAt({ deadline }, timing);
   const arm = scheduleStillGood(scheduled, fireAt, heartbeat) ? null : fireAt;
   const becameAlive = current === undefined || current.state !== 'alive';

@@ -12,6 +12,11 @@ export interface Heartbeat {
   intervalSeconds: number;
   checks: CheckResult[];
   labels: Record<string, string>;
+  /**
+   * Planned downtime the agent announces on its last heartbeat before it: the deadline moves
+   * this much later, once (the next heartbeat sets it back to lastSeen + ttl).
+   */
+  maintenanceSeconds?: number;
 }
 
 export interface HeartbeatPolicy {
@@ -61,6 +66,7 @@ export const heartbeatBodySchema = z.object({
   seq: z.optional(z.int().check(z.nonnegative())),
   intervalSeconds: z.optional(seconds()),
   ttlSeconds: z.optional(seconds().check(z.maximum(LIMITS.maxTtlSeconds))),
+  maintenanceSeconds: z.optional(seconds().check(z.maximum(LIMITS.maxMaintenanceSeconds))),
   checks: z.optional(
     z.array(checkSchema).check(
       z.maxLength(LIMITS.checks, `at most ${LIMITS.checks} checks per heartbeat`),
@@ -125,6 +131,7 @@ export function parseHeartbeat(body: unknown, policy: HeartbeatPolicy): Heartbea
         output === undefined ? { name, status } : { name, status, output },
       ),
       labels: input.labels ?? {},
+      ...(input.maintenanceSeconds === undefined ? {} : { maintenanceSeconds: input.maintenanceSeconds }),
     },
   };
 }

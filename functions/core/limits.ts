@@ -11,4 +11,6 @@ export const LIMITS = {
   labelValueChars: 256,
   /** One week: a schedule further away than that is almost certainly a unit mistake. */
   maxTtlSeconds: 7 * 24 * 3600,
+  /** A planned downtime an agent announces (maintenanceSeconds): a day at most. */
+  maxMaintenanceSeconds: 24 * 3600,
 } as const;

@@ -51,6 +51,14 @@ export function makeIngestHandler(deps: IngestDeps) {
       const { outcome, record, previous } = await recordHeartbeat(deps.core, parsed.heartbeat, budget);
       metrics.count('Heartbeats');
       await deps.pulse?.accepted(receivedAt, budget);
+      if (parsed.heartbeat.maintenanceSeconds !== undefined && outcome !== 'stale') {
+        log.info('agent announced maintenance', {
+          agentId: record.agentId,
+          maintenanceSeconds: parsed.heartbeat.maintenanceSeconds,
+          lastSeen: toIso(record.lastSeen),
+          deadline: toIso(record.deadline),
+        });
+      }
       if (outcome === 'recovered' && previous !== undefined) {
         metrics.count('AgentsRecovered');
         log.info('agent recovered', {

@@ -51,6 +51,31 @@ describe('POST /v1/heartbeats', () => {
     expect(Object.fromEntries(s.metrics.counts)).toEqual({ Heartbeats: 1, ScheduleWrites: 1 });
   });
 
+  it('an announced downtime (maintenanceSeconds) moves the deadline once, logged; the next heartbeat sets it back', async () => {
+    const announced = await s.ingest(
+      heartbeatEvent({ agentId: 'web-1', ttlSeconds: 90, maintenanceSeconds: 3600 }),
+    );
+    expect(parse(announced.body)).toMatchObject({ deadline: '2026-11-26T13:01:30.000Z' }); // + 1 h 90 s
+    expect(s.log.withMessage('agent announced maintenance')).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        attributes: expect.objectContaining({ agentId: 'web-1', maintenanceSeconds: 3600 }),
+      }),
+    ]);
+    // The schedule moved with it: nothing fires before the announced end.
+    const fireAt = s.scheduler.schedules.get(scheduleNameFor('web-1'))?.fireAt ?? 0;
+    expect(fireAt).toBeGreaterThan(Date.parse('2026-11-26T13:01:30.000Z') - 1);
+    // Silent past its usual TTL: a firing re-arms rather than expires.
+    s.clock.advance(600);
+    expect((await handleExpiry(s.core, 'web-1', 'fire-1', UNLIMITED)).result.kind).toBe('rearmed');
+    const back = await s.ingest(heartbeatEvent({ agentId: 'web-1', ttlSeconds: 90 }));
+    expect(parse(back.body)).toMatchObject({ deadline: '2026-11-26T12:11:30.000Z' });
+    // Bounded: a day at most.
+    const tooLong = await s.ingest(heartbeatEvent({ agentId: 'web-1', maintenanceSeconds: 86_401 }));
+    expect(tooLong.statusCode).toBe(400);
+    expect(parse(tooLong.body).errors).toEqual([expect.objectContaining({ pointer: '/maintenanceSeconds' })]);
+  });
+
   it('accepts the previous token during a rotation', async () => {
     const response = await s.ingest(
       heartbeatEvent(
