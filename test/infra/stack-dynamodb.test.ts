@@ -107,6 +107,30 @@ function expiryFunctionName(): string {
   return propertiesOf(s, s.stack.expiry.function).FunctionName as string;
 }
 
+// Every function's environment starts with these; scheduler and guard settings where they apply.
+const BASE_ENV = {
+  POWERTOOLS_SERVICE_NAME: 'heartbeat',
+  POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  NODE_OPTIONS: '--enable-source-maps',
+  PERSISTENCE: 'dynamodb',
+  TABLE_NAME: '${Store/Agents}',
+};
+const schedulerEnv = () => ({
+  SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
+  EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
+  SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
+  EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+});
+const GUARD_ENV = {
+  PULSE_BUCKET_SECONDS: '10',
+  EXPIRY_MAX_DEFER_SECONDS: '600',
+  PULSE_DEGRADED_SHARE: '0.5',
+  PULSE_BASELINE_SECONDS: '3600',
+  PULSE_MIN_BASELINE: '10',
+  MASS_EXPIRY_SHARE: '0.2',
+};
+
 describe('HTTP API', () => {
   it('routes heartbeats to ingest, agents to read (IAM), deregistration to operate (IAM), unknown paths to read, payload v2', () => {
     const routes = s.template.findResources('AWS::ApiGatewayV2::Route');
@@ -251,38 +275,17 @@ describe('functions', () => {
 
   it('gives reconcile its store, scheduler and reaping settings, and no token', () => {
     expect(env(s.stack.reconciler.fn)).toEqual({
-      POWERTOOLS_SERVICE_NAME: 'heartbeat',
-      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-      PERSISTENCE: 'dynamodb',
-      TABLE_NAME: '${Store/Agents}',
-      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
-      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
-      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
-      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+      ...BASE_ENV,
+      ...schedulerEnv(),
       REAP_AFTER_DAYS: '7',
-      PULSE_BUCKET_SECONDS: '10',
-      EXPIRY_MAX_DEFER_SECONDS: '600',
-      PULSE_DEGRADED_SHARE: '0.5',
-      PULSE_BASELINE_SECONDS: '3600',
-      PULSE_MIN_BASELINE: '10',
-      MASS_EXPIRY_SHARE: '0.2',
+      ...GUARD_ENV,
     });
   });
 
   it('gives ingest its store, scheduler, token and policy settings', () => {
     expect(env(s.stack.ingest)).toEqual({
-      POWERTOOLS_SERVICE_NAME: 'heartbeat',
-      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-      PERSISTENCE: 'dynamodb',
-      TABLE_NAME: '${Store/Agents}',
-      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
-      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
-      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
-      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+      ...BASE_ENV,
+      ...schedulerEnv(),
       HEARTBEAT_TOKENS_SECRET_ARN: '${AgentTokens}',
       HEARTBEAT_TTL_SECONDS: '90',
       HEARTBEAT_INTERVAL_SECONDS: '30',
@@ -293,48 +296,22 @@ describe('functions', () => {
 
   it('gives read only its store: no token, its callers are IAM-authorized', () => {
     expect(env(s.stack.read)).toEqual({
-      POWERTOOLS_SERVICE_NAME: 'heartbeat',
-      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-      PERSISTENCE: 'dynamodb',
-      TABLE_NAME: '${Store/Agents}',
+      ...BASE_ENV,
     });
   });
 
   it('gives operate its store and scheduler settings, and no token', () => {
     expect(env(s.stack.operate)).toEqual({
-      POWERTOOLS_SERVICE_NAME: 'heartbeat',
-      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-      PERSISTENCE: 'dynamodb',
-      TABLE_NAME: '${Store/Agents}',
-      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
-      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
-      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
-      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
+      ...BASE_ENV,
+      ...schedulerEnv(),
     });
   });
 
   it('gives expiry its store and scheduler settings, its own ARN included, and no token', () => {
     expect(env(s.stack.expiry)).toEqual({
-      POWERTOOLS_SERVICE_NAME: 'heartbeat',
-      POWERTOOLS_METRICS_NAMESPACE: 'HeartbeatService',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-      PERSISTENCE: 'dynamodb',
-      TABLE_NAME: '${Store/Agents}',
-      SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
-      EXPIRY_FUNCTION_ARN: `${ARN}:lambda:${REGION_ACCOUNT}:function:${expiryFunctionName()}`,
-      SCHEDULER_ROLE_ARN: '${Scheduling/InvokeExpiryRole.Arn}',
-      EXPIRY_DLQ_ARN: '${Scheduling/DeadLetters.Arn}',
-      PULSE_BUCKET_SECONDS: '10',
-      EXPIRY_MAX_DEFER_SECONDS: '600',
-      PULSE_DEGRADED_SHARE: '0.5',
-      PULSE_BASELINE_SECONDS: '3600',
-      PULSE_MIN_BASELINE: '10',
-      MASS_EXPIRY_SHARE: '0.2',
+      ...BASE_ENV,
+      ...schedulerEnv(),
+      ...GUARD_ENV,
     });
   });
 
