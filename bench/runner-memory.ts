@@ -5,7 +5,7 @@
  * Needs `--expose-gc` (npm run bench passes it).
  */
 import { TOKEN, apiEvent, heartbeatEvent } from '../test/support/api-events.js';
-import { startTestApp } from '../test/support/local-app.js';
+import { OPERATOR_TOKEN, startTestApp } from '../test/support/local-app.js';
 
 const MiB = 1024 * 1024;
 
@@ -33,6 +33,8 @@ export async function runnerMemoryFigures(pages = 10_000, runs = 1_000, agents =
         apiEvent({
           method: 'GET',
           path: '/v1/agents',
+          // Reading is an operator's (credentials apart).
+          headers: { authorization: `Bearer ${OPERATOR_TOKEN}` },
           query: { state: 'alive', limit: '100', ...(cursor === undefined ? {} : { cursor }) },
         }),
       );
