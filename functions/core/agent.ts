@@ -46,16 +46,46 @@ export interface ExpiryReport {
 
 /**
  * An event committed with the transition it reports (a transactional outbox inside the record):
- * it is delivered after the commit and then removed, so a process that dies in between leaves it
- * here for a retry of the same invocation, or the reconciler, to deliver (I9).
+ * it is delivered after the commit (its on-call line, then its publication: core/events.ts) and
+ * then removed, so a process that dies in between leaves it here for a retry of the same
+ * invocation, or the reconciler, to deliver (I9). `by`, the invocation that committed it, is
+ * unique per agent, so with the type (and a check's name) it identifies the event.
  */
-export interface OutboxEvent {
-  type: 'agent.expired';
-  /** The invocation that committed it; unique per agent, so it also identifies the event. */
+export type OutboxEvent = {
+  /** The invocation that committed it. */
   by: string;
   /** When it was committed. */
   at: number;
-  report: ExpiryReport;
+  /**
+   * Its line was written but its publication failed: kept so the reconciler publishes it, and
+   * writes no second line.
+   */
+  logged?: true;
+} & (
+  | { type: 'agent.expired'; report: ExpiryReport }
+  | {
+      type: 'agent.registered';
+      /** It had been deregistered: a heartbeat registered it again. */
+      reregistered: boolean;
+    }
+  | {
+      type: 'agent.recovered';
+      /** The deadline that had passed. */
+      expiredAt: number | null;
+    }
+  | { type: 'agent.deregistered'; previousState: AgentState }
+  | { type: 'check.changed'; check: string; from: CheckStatus; to: CheckStatus; output?: string }
+);
+
+/**
+ * Held past its deadline by a maintenance window (issue 10): the deadline was moved to the
+ * window's end plus the TTL. If the window is ended early, the reconciler moves it back to the
+ * actual end plus the TTL.
+ */
+export interface MaintenanceHold {
+  windowId: string;
+  /** The window's end when the hold was made: the deadline is this plus the TTL. */
+  until: number;
 }
 
 export interface AgentRecord {
@@ -93,6 +123,8 @@ export interface AgentRecord {
   transitions: Transition[];
   /** Events committed but not yet delivered; normally empty. */
   outbox: OutboxEvent[];
+  /** Held by a maintenance window while silent; absent otherwise (a heartbeat clears it). */
+  maintenance?: MaintenanceHold;
 }
 
 /** A record as read from a store, with the opaque token a conditional write must present. */

@@ -1,5 +1,6 @@
 import type { AgentRecord, CheckResult, DetectedBy, ExpiryReport } from './agent.js';
 import { appendTransition } from './decide-heartbeat.js';
+import { appendEvents } from './events.js';
 import type { PulseAssessment } from './expiry-guard.js';
 import type { GuardSettings } from './ports.js';
 import { type ExpiryTiming, expiresAt } from './timing.js';
@@ -108,7 +109,7 @@ export function decideExpiry(
         by: invocationId,
       }),
       // Committed with the expiry, delivered after it (I9): see deliverOwnEvents.
-      outbox: [...current.outbox, { type: 'agent.expired', by: invocationId, at: now, report }],
+      outbox: appendEvents(current.outbox, [{ type: 'agent.expired', by: invocationId, at: now, report }]),
     },
   };
 }

@@ -1,17 +1,22 @@
 import type { AgentRecord, OutboxEvent } from './agent.js';
-import type { Budget, CoreDeps } from './ports.js';
-import { toIso } from './time.js';
+import { callOptions } from './budget.js';
+import { LINES, lineOf, outboxKey, toPublished } from './events.js';
+import type { Budget, CoreDeps, PublishedEvent } from './ports.js';
 import { done, writeAgent } from './write-protocol.js';
 
 /** The message on-call searches for; cdk/monitoring.ts queries and alarms use the same text. */
-export const EXPIRED_MESSAGE = 'agent expired';
+export const EXPIRED_MESSAGE = LINES['Agent Expired'].message;
 
 /**
- * Delivers the record's outbox events that `which` selects: the on-call line and its metric for
- * each, then one conditional write removing them. At least once: if the removal fails (or the
- * process dies before it), a retry of the same invocation or the reconciler delivers them again.
- * Exactly once otherwise, because only the invocation that committed an event delivers it at
- * once; others wait until its committer must have finished (the reconciler's grace period).
+ * Delivers the record's outbox events that `which` selects: the on-call line and metric of each
+ * (once: not again for an event whose line an earlier delivery wrote), then their publication,
+ * then one conditional write removing the published ones. A publication that fails leaves them
+ * in the record, marked `logged`, for the reconciler to publish later; it never fails the caller.
+ *
+ * At least once: if the removal fails (or the process dies before it), a retry of the same
+ * invocation or the reconciler delivers them again. Exactly once otherwise, because only the
+ * invocation that committed an event delivers it at once; others wait until its committer must
+ * have finished (the reconciler's grace period).
  */
 export async function deliverEvents(
   deps: CoreDeps,
@@ -21,17 +26,31 @@ export async function deliverEvents(
 ): Promise<number> {
   const events = record.outbox.filter(which);
   if (events.length === 0) return 0;
-  for (const event of events) writeLine(deps, event);
+  const published = events.map((event) => toPublished(record, event));
+  events.forEach((event, index) => {
+    const publishedEvent = published[index];
+    if (event.logged !== true && publishedEvent !== undefined) writeLine(deps, publishedEvent);
+  });
+  const ok = await publishEvents(deps, published, budget, { agentId: record.agentId });
 
-  const delivered = new Set(events.map(eventKey));
-  const pending = (found: AgentRecord) => found.outbox.some((event) => delivered.has(eventKey(event)));
+  const keys = new Set(events.map(outboxKey));
+  const pending = (found: AgentRecord) =>
+    found.outbox.some((event) => keys.has(outboxKey(event)) && (ok || event.logged !== true));
   try {
     await writeAgent(deps, record.agentId, budget, (current) =>
       current === undefined || !pending(current)
         ? done(undefined)
         : {
             kind: 'write',
-            next: { ...current, outbox: current.outbox.filter((event) => !delivered.has(eventKey(event))) },
+            next: {
+              ...current,
+              // Published: removed. Not published: kept, marked as logged, for a later try.
+              outbox: ok
+                ? current.outbox.filter((event) => !keys.has(outboxKey(event)))
+                : current.outbox.map((event) =>
+                    keys.has(outboxKey(event)) ? { ...event, logged: true as const } : event,
+                  ),
+            },
             isOurs: (found) => !pending(found),
             result: () => undefined,
           },
@@ -39,36 +58,58 @@ export async function deliverEvents(
   } catch (error) {
     deps.log.warn('events delivered but not yet marked delivered; they may be delivered again', {
       agentId: record.agentId,
-      events: events.map(eventKey),
+      events: events.map(outboxKey),
       error,
     });
   }
   return events.length;
 }
 
-function eventKey(event: OutboxEvent): string {
-  return `${event.type}/${event.by}`;
+/**
+ * Writes the line of each event and publishes them: for events no record keeps (a reaped agent,
+ * a maintenance window), whose callers retry as they can. Resolves whether they were published.
+ */
+export async function announce(
+  deps: Pick<CoreDeps, 'events' | 'log' | 'metrics'>,
+  events: readonly PublishedEvent[],
+  budget: Budget,
+  context: Record<string, unknown> = {},
+): Promise<boolean> {
+  for (const event of events) writeLine(deps, event);
+  return publishEvents(deps, events, budget, context);
 }
 
-function writeLine(deps: CoreDeps, event: OutboxEvent): void {
-  const report = event.report;
-  deps.metrics.count('AgentsExpired');
-  deps.log.warn(EXPIRED_MESSAGE, {
-    agentId: report.agentId,
-    lastSeen: toIso(report.lastSeen),
-    ttlSeconds: report.ttlSeconds,
-    expiredAt: toIso(report.expiredAt),
-    detectedAt: toIso(report.detectedAt),
-    lateBySeconds: Math.max(0, (report.detectedAt - report.expiredAt) / 1000),
-    detectedBy: report.detectedBy,
-    // Logs drop null fields; keep the key so a query for it always finds one.
-    bootId: report.bootId ?? 'none',
-    failingChecks: report.failingChecks,
-    labels: report.labels,
-    expiredBy: event.by,
-    // Expired at the end of a deferral: the service may have been deaf rather than the agent dead.
-    suspectedPipelineOutage: report.suspectedPipelineOutage === true,
-    // Silent together with a good part of the fleet: one event (see the per-minute summary).
-    massExpiry: report.massExpiry === true,
-  });
+/**
+ * Publishes, within the budget; a failure is counted (the EventPublishFailures alarm) and logged,
+ * never thrown: a transition that committed stands whatever the bus does.
+ */
+export async function publishEvents(
+  deps: Pick<CoreDeps, 'events' | 'log' | 'metrics'>,
+  events: readonly PublishedEvent[],
+  budget: Budget,
+  context: Record<string, unknown> = {},
+): Promise<boolean> {
+  if (deps.events === undefined || events.length === 0) return true;
+  try {
+    await deps.events.publish(events, callOptions(budget, 'events'));
+    deps.metrics.count('EventsPublished', events.length);
+    return true;
+  } catch (error) {
+    deps.metrics.count('EventPublishFailures', events.length);
+    deps.log.warn(NOT_PUBLISHED_MESSAGE, {
+      ...context,
+      events: events.map((event) => ({ eventId: event.id, detailType: event.detailType })),
+      error,
+    });
+    return false;
+  }
+}
+
+/** Counted by EventPublishFailures too; an outbox keeps such events for the reconciler to retry. */
+export const NOT_PUBLISHED_MESSAGE = 'events not published';
+
+function writeLine(deps: Pick<CoreDeps, 'log' | 'metrics'>, event: PublishedEvent): void {
+  const line = lineOf(event);
+  if (line.metric !== undefined) deps.metrics.count(line.metric);
+  deps.log[line.level](line.message, line.attributes);
 }

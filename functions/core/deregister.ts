@@ -1,7 +1,8 @@
 import type { AgentRecord } from './agent.js';
 import { appendTransition } from './decide-heartbeat.js';
 import type { Budget, CoreDeps } from './ports.js';
-import { toIso } from './time.js';
+import { deliverEvents } from './deliver-events.js';
+import { LINES, appendEvents } from './events.js';
 import { done, writeAgent } from './write-protocol.js';
 
 export type DeregisterResult =
@@ -13,7 +14,8 @@ export type DeregisterResult =
  * Deregisters an agent (a decommissioned server): state `deregistered`, its schedule deleted, so
  * it never expires; a later heartbeat registers it again. Through the write protocol, so it is
  * safe beside heartbeats and firings: the schedule is deleted before the conditional write
- * (Step.disarm), and a firing that still comes finds the agent not alive and does nothing.
+ * (Step.disarm), and a firing that still comes finds the agent not alive and does nothing. Its
+ * INFO line and event are committed with it and delivered after (core/deliver-events.ts).
  */
 export async function deregisterAgent(
   deps: CoreDeps,
@@ -21,12 +23,10 @@ export async function deregisterAgent(
   invocationId: string,
   budget: Budget,
 ): Promise<DeregisterResult> {
-  let previous: AgentRecord['state'] | undefined;
   const result = await writeAgent<DeregisterResult>(deps, agentId, budget, (current, { now }) => {
     if (current === undefined) return done({ kind: 'unknown' });
     if (current.state === 'deregistered')
       return done({ kind: 'deregistered', record: current, already: true });
-    previous = current.state;
     return {
       kind: 'write',
       disarm: true,
@@ -39,20 +39,18 @@ export async function deregisterAgent(
           at: now,
           by: invocationId,
         }),
+        outbox: appendEvents(current.outbox, [
+          { type: 'agent.deregistered', by: invocationId, at: now, previousState: current.state },
+        ]),
       },
       result: (committed) => ({ kind: 'deregistered', record: committed, already: false }),
     };
   });
-  if (result.kind === 'deregistered' && !result.already) {
-    deps.metrics.count('AgentsDeregistered');
-    deps.log.info(DEREGISTERED_MESSAGE, {
-      agentId,
-      previousState: previous,
-      lastSeen: toIso(result.record.lastSeen),
-      deregisteredBy: invocationId,
-    });
+  // Its line and event, once committed; a retry of this request finds them under its own id.
+  if (result.kind === 'deregistered') {
+    await deliverEvents(deps, result.record, (event) => event.by === invocationId, budget);
   }
   return result;
 }
 
-export const DEREGISTERED_MESSAGE = 'agent deregistered';
+export const DEREGISTERED_MESSAGE = LINES['Agent Deregistered'].message;

@@ -14,11 +14,11 @@ export class VersionConflictError extends Error {
   }
 }
 
-/** A backend (store or scheduler) could not be reached or kept failing; the caller may retry. */
+/** A backend (store, scheduler, event bus) could not be reached or kept failing; the caller may retry. */
 export class BackendUnavailableError extends Error {
   override readonly name = 'BackendUnavailableError';
   constructor(
-    readonly backend: 'store' | 'scheduler' | 'secrets',
+    readonly backend: 'store' | 'scheduler' | 'secrets' | 'events',
     message: string,
     readonly retryAfterSeconds = 1,
     options?: ErrorOptions,

@@ -1,4 +1,5 @@
 import type { AgentRecord, AgentState, ExpiryPayload, StoredAgent } from './agent.js';
+import type { DetailType, EventDetail } from './event-schemas.js';
 import type { ExpiryTiming } from './timing.js';
 
 // Every port of the domain core, in one place. Adapters (functions/adapters) implement them;
@@ -136,6 +137,25 @@ export interface ExpiryScheduler {
   delete(name: string, options?: CallOptions): Promise<void>;
 }
 
+/** One event as published (EventBridge PutEvents, the local log and webhook): core/events.ts. */
+export interface PublishedEvent<T extends DetailType = DetailType> {
+  /** Also in the detail as eventId: the same for every delivery of one transition. */
+  id: string;
+  detailType: T;
+  /** When the transition committed. */
+  time: number;
+  detail: EventDetail<T>;
+}
+
+/**
+ * Publishes events (issue 10): EventBridge PutEvents in AWS, log lines and an optional webhook
+ * locally. Resolves once every event was accepted; throws BackendUnavailableError otherwise (some
+ * may have been published: delivery is at least once, and consumers drop repeated event ids).
+ */
+export interface EventPublisher {
+  publish(events: readonly PublishedEvent[], options?: CallOptions): Promise<void>;
+}
+
 /** The logging the core and handlers need; Powertools' Logger satisfies it, tests pass a recorder. */
 export interface Log {
   info(message: string, ...attributes: Record<string, unknown>[]): void;
@@ -166,7 +186,12 @@ export type MetricName =
   | 'AgentsDeregistered'
   | 'AgentsReaped'
   | 'MassExpiries'
-  | 'MassExpiryCountFailures';
+  | 'MassExpiryCountFailures'
+  | 'AgentsRegistered'
+  | 'ChecksChanged'
+  | 'EventsPublished'
+  | 'EventPublishFailures'
+  | 'MaintenanceHolds';
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;
@@ -214,4 +239,6 @@ export interface CoreDeps {
   timing: ExpiryTiming;
   /** Defers expiries while the service itself seems deaf (issue 9); none: expire at the deadline. */
   guard?: ExpiryGuardDeps;
+  /** Where events go once their transition committed; none: their on-call lines only. */
+  events?: EventPublisher;
 }

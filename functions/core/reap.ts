@@ -1,12 +1,14 @@
 import * as z from 'zod/mini';
 import type { AgentRecord, AgentState } from './agent.js';
 import { callOptions } from './budget.js';
+import { announce } from './deliver-events.js';
 import { InvalidCursorError, VersionConflictError } from './errors.js';
-import type { AgentDeleter, Budget, CheckpointStore, CoreDeps } from './ports.js';
+import { LINES, eventIdOf } from './events.js';
+import type { AgentDeleter, Budget, CheckpointStore, CoreDeps, PublishedEvent } from './ports.js';
 import { toIso } from './time.js';
 
 export const REAPER_CHECKPOINT = 'reaper';
-export const REAPED_MESSAGE = 'agent reaped';
+export const REAPED_MESSAGE = LINES['Agent Reaped'].message;
 
 /** The states whose records are reaped once old enough; never `alive`. */
 const REAPED_STATES = ['expired', 'deregistered'] as const satisfies readonly AgentState[];
@@ -27,7 +29,7 @@ export interface ReapReport {
   errors: number;
 }
 
-export type ReapDeps = Pick<CoreDeps, 'store' | 'clock' | 'log' | 'metrics'> & {
+export type ReapDeps = Pick<CoreDeps, 'store' | 'clock' | 'log' | 'metrics' | 'events'> & {
   checkpoints: CheckpointStore;
   deleter: AgentDeleter;
 };
@@ -42,7 +44,7 @@ const START: Position = { state: 'expired', cursor: null };
  * candidate is read again and deleted only if that read still shows it old and not alive, with
  * a conditional delete on that read's version, so a heartbeat in between (which registers or
  * recovers it, and changes the version) cancels the reap. A record with undelivered events is
- * kept until they are delivered. One INFO line per reaped agent.
+ * kept until they are delivered. One INFO line and one event per reaped agent.
  */
 export async function reap(deps: ReapDeps, options: ReapOptions): Promise<ReapReport> {
   const report: ReapReport = { listed: 0, reaped: 0, errors: 0 };
@@ -87,13 +89,12 @@ async function reapOne(deps: ReapDeps, listed: AgentRecord, options: ReapOptions
     if (fresh === undefined || !isDue(fresh.record, deps.clock.now(), options.reapAfterMs)) return;
     await deps.deleter.deleteAgent(listed.agentId, fresh.version, callOptions(options.budget, 'store'));
     report.reaped++;
-    deps.metrics.count('AgentsReaped');
-    deps.log.info(REAPED_MESSAGE, {
-      agentId: fresh.record.agentId,
-      state: fresh.record.state,
-      since: toIso(since(fresh.record)),
-      lastSeen: toIso(fresh.record.lastSeen),
-      reapedBy: options.invocationId,
+    // No record keeps this event: published once here, with the SDK's retries (at most once if
+    // this process dies now; a failure is counted and alarmed like every other).
+    const record = fresh.record;
+    const at = deps.clock.now();
+    await announce(deps, [reapedEvent(record, at, options.invocationId)], options.budget, {
+      agentId: record.agentId,
     });
   } catch (error) {
     if (error instanceof VersionConflictError) return; // it reported meanwhile: not ours to delete
@@ -109,6 +110,25 @@ function isDue(record: AgentRecord, now: number, reapAfterMs: number): boolean {
     record.outbox.length === 0 &&
     since(record) <= now - reapAfterMs
   );
+}
+
+function reapedEvent(record: AgentRecord, at: number, by: string): PublishedEvent {
+  const eventId = eventIdOf(record.agentId, 'agent.reaped', by);
+  return {
+    id: eventId,
+    detailType: 'Agent Reaped',
+    time: at,
+    detail: {
+      eventId,
+      agentId: record.agentId,
+      labels: record.labels,
+      at: toIso(at),
+      state: record.state === 'deregistered' ? 'deregistered' : 'expired',
+      since: toIso(since(record)),
+      lastSeen: toIso(record.lastSeen),
+      reapedBy: by,
+    },
+  };
 }
 
 /** When the record entered its state: its last transition to it (the expiry's: the deadline). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type HeartbeatPolicy, parseHeartbeat } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
@@ -48,7 +49,9 @@ export function makeIngestHandler(deps: IngestDeps) {
       const parsed = parseHeartbeat(readBody(), deps.policy);
       if (!parsed.ok) throw badRequest('the heartbeat has invalid fields', parsed.problems);
 
-      const { outcome, record, previous } = await recordHeartbeat(deps.core, parsed.heartbeat, budget);
+      // Names the events this heartbeat commits (registered, recovered, a check's change).
+      const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
+      const { outcome, record } = await recordHeartbeat(deps.core, parsed.heartbeat, budget, requestId);
       metrics.count('Heartbeats');
       await deps.pulse?.accepted(receivedAt, budget);
       if (parsed.heartbeat.maintenanceSeconds !== undefined && outcome !== 'stale') {
@@ -57,16 +60,6 @@ export function makeIngestHandler(deps: IngestDeps) {
           maintenanceSeconds: parsed.heartbeat.maintenanceSeconds,
           lastSeen: toIso(record.lastSeen),
           deadline: toIso(record.deadline),
-        });
-      }
-      if (outcome === 'recovered' && previous !== undefined) {
-        metrics.count('AgentsRecovered');
-        log.info('agent recovered', {
-          agentId: record.agentId,
-          from: previous.state,
-          expiredAt: previous.expiredAt === null ? null : toIso(previous.expiredAt),
-          lastSeen: toIso(record.lastSeen),
-          bootId: record.bootId,
         });
       }
       const body: HeartbeatResponse = {

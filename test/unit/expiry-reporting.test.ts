@@ -108,7 +108,8 @@ describe('every expiry reported, once (I5, I9)', () => {
       UNLIMITED,
     );
     expect(recovered.outcome).toBe('recovered');
-    expect(recovered.record.outbox).toHaveLength(1);
+    // Its own event (recovered) delivered at once; the expiry's left to whoever committed it.
+    expect((await s.store.get('web-1'))?.record.outbox.map((event) => event.type)).toEqual(['agent.expired']);
 
     await s.reconcileNow(0); // a process start: nothing else can be delivering it
     expect(s.log.withMessage(EXPIRED)).toHaveLength(1);
@@ -139,6 +140,7 @@ describe('every expiry reported, once (I5, I9)', () => {
     const [line] = s.log.withMessage(EXPIRED);
     expect(line?.level).toBe('warn');
     expect(line?.attributes).toEqual({
+      eventId: expect.stringMatching(/^[0-9a-f]{32}$/),
       agentId: 'web-1',
       lastSeen: new Date(lastSeen).toISOString(),
       ttlSeconds: 60,

@@ -48,7 +48,11 @@ describe('POST /v1/heartbeats', () => {
       nextHeartbeatSeconds: 30,
     });
     expect([...s.scheduler.schedules.keys()]).toEqual([scheduleNameFor('web-1')]);
-    expect(Object.fromEntries(s.metrics.counts)).toEqual({ Heartbeats: 1, ScheduleWrites: 1 });
+    expect(Object.fromEntries(s.metrics.counts)).toEqual({
+      Heartbeats: 1,
+      ScheduleWrites: 1,
+      AgentsRegistered: 1,
+    });
   });
 
   it('an announced downtime (maintenanceSeconds) moves the deadline once, logged; the next heartbeat sets it back', async () => {
