@@ -15,6 +15,8 @@ export const ROUTES = {
   agent: 'ANY /v1/agents/{agentId}',
   deregister: 'DELETE /v1/agents/{agentId}',
   agents: 'ANY /v1/agents',
+  maintenance: 'ANY /v1/maintenance',
+  maintenanceWindow: 'ANY /v1/maintenance/{id}',
   default: '$default',
 } as const;
 
@@ -49,7 +51,7 @@ export const ACCESS_LOG_FIELDS = {
 } as const;
 
 /**
- * The HTTP API: payload format 2.0 to the ingest and read functions. ANY on each path, so a
+ * The HTTP API: payload format 2.0 to the ingest, read and operate functions. ANY on each path, so a
  * wrong method reaches the handler and gets a problem+json 405 with `Allow`, and the `$default`
  * route sends unknown paths to the read function for a problem+json 404 instead of API
  * Gateway's bare `{"message":"Not Found"}`.
@@ -109,25 +111,47 @@ export class HeartbeatApi extends Construct {
       integration: read,
       authorizer: operator,
     });
+    // Maintenance windows: POST and GET the collection, DELETE one (ends it early); other methods
+    // reach the function too, for its problem+json 405.
+    for (const path of ['/v1/maintenance', '/v1/maintenance/{id}']) {
+      this.httpApi.addRoutes({
+        path,
+        methods: [apigw.HttpMethod.ANY],
+        integration: operate,
+        authorizer: operator,
+      });
+    }
 
     this.operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
-      description: `Read and operate the ${Stack.of(this).stackName} heartbeat service (GET and DELETE /v1/agents...)`,
+      description: `Read and operate the ${Stack.of(this).stackName} heartbeat service (GET and DELETE /v1/agents..., maintenance windows /v1/maintenance...)`,
       statements: [
         new iam.PolicyStatement({
           actions: ['execute-api:Invoke'],
           resources: [
             this.httpApi.arnForExecuteApi('*', '/v1/agents', '*'),
             this.httpApi.arnForExecuteApi('*', '/v1/agents/*', '*'),
+            this.httpApi.arnForExecuteApi('*', '/v1/maintenance', '*'),
+            this.httpApi.arnForExecuteApi('*', '/v1/maintenance/*', '*'),
           ],
         }),
       ],
     });
     const api = nagRef(this.httpApi.node.defaultChild as CfnElement);
-    for (const path of ['/v1/agents', '/v1/agents/*']) {
+    const operatorRoutes: Record<string, string> = {
+      '/v1/agents':
+        'The agent list of this one API (GET /v1/agents?state=), any stage and method it serves: never the heartbeat route.',
+      '/v1/agents/*':
+        'One agent of this one API, any agent id ({agentId}: GET reads it, DELETE deregisters it), any stage and method: never the heartbeat route.',
+      '/v1/maintenance':
+        'The maintenance-window collection of this one API (POST opens a window, GET lists them), any stage and method it serves: never the heartbeat route.',
+      '/v1/maintenance/*':
+        'One maintenance window of this one API, any window id ({id}: DELETE ends it early), any stage and method it serves: never the heartbeat route.',
+    };
+    for (const [path, reason] of Object.entries(operatorRoutes)) {
       acknowledge(
         this.operatorPolicy,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:${api}/*/*${path}]`,
-        'The operator routes of this one API, any stage and method they serve, any agent id ({agentId}): never the heartbeat route.',
+        reason,
       );
     }
 

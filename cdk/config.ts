@@ -85,6 +85,10 @@ const contextSchema = z
         message: `must be one of CloudWatch Logs' retention periods: ${ALLOWED_RETENTION_DAYS.join(', ')}`,
       })
       .default(RetentionDays.ONE_MONTH),
+    // Where the functions publish their events (source heartbeat-expiry): create, a bus of the
+    // stack's own (its name generated); default, the account's default bus, for rules that
+    // already listen there.
+    eventBus: z.enum(['create', 'default']).default('create'),
     // on-call
     alarmEmail: optionalText.pipe(z.email().optional()),
     alarmTopicArn: optionalText.pipe(z.string().startsWith('arn:').optional()),
@@ -174,6 +178,7 @@ export interface ServiceConfig {
   };
   api: { throttleRateLimit: number; throttleBurstLimit: number; agentAuth: 'fleet' | 'per-agent' };
   logRetention: RetentionDays;
+  events: { bus: 'create' | 'default' };
   alarms: {
     email: string | undefined;
     topicArn: string | undefined;
@@ -235,6 +240,7 @@ export function readServiceConfig(tryGetContext: (key: string) => unknown): Serv
       agentAuth: c.agentAuth,
     },
     logRetention: c.logRetentionDays as RetentionDays,
+    events: { bus: c.eventBus },
     alarms: {
       email: c.alarmEmail,
       topicArn: c.alarmTopicArn,

@@ -1,5 +1,6 @@
 import { ArnFormat, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -196,6 +197,23 @@ export class HeartbeatFunction extends Construct implements iam.IGrantable {
       );
     }
     this.setEnvironment(envName, secret.arn);
+  }
+
+  /**
+   * `events:PutEvents` on exactly this bus, and only for events whose `source` is `source` (so the
+   * function cannot pass itself off as another application on a shared bus such as the default
+   * one); the bus's name in EVENT_BUS_NAME.
+   */
+  publishEvents(bus: events.IEventBus, source: string): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [bus.eventBusArn],
+        // PutEvents carries up to 10 entries: every one of them must have this source.
+        conditions: { 'ForAllValues:StringEquals': { 'events:source': [source] } },
+      }),
+    );
+    this.setEnvironment('EVENT_BUS_NAME', bus.eventBusName);
   }
 
   /** Allows whatever `statement` says; for grants a helper of another construct composes. */

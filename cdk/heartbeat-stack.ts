@@ -3,6 +3,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { HeartbeatApi } from './api.js';
 import type { ServiceConfig } from './config.js';
+import { ServiceEvents } from './events.js';
 import { HeartbeatFunction } from './heartbeat-function.js';
 import { Monitoring } from './monitoring.js';
 import { acknowledge } from './nag.js';
@@ -15,9 +16,10 @@ export interface HeartbeatStackProps extends StackProps {
 }
 
 /**
- * The whole service: HTTP API -> ingest/read functions; one EventBridge Scheduler schedule per
+ * The whole service: HTTP API -> ingest/read/operate functions; one EventBridge Scheduler schedule per
  * agent in a group of its own, firing the expiry function; the store (DynamoDB table or an
- * existing Couchbase cluster); the agents' token secret; alarms, dashboard and saved queries.
+ * existing Couchbase cluster); the agents' token secret; the event bus the functions publish
+ * transitions on; alarms, dashboard and saved queries.
  *
  * Environment-agnostic unless `env` is given: no lookups, so `cdk synth` needs no credentials.
  */
@@ -30,6 +32,7 @@ export class HeartbeatStack extends Stack {
   readonly reconciler: Reconciler;
   readonly tokenSecret: secretsmanager.Secret;
   readonly scheduling: ExpiryScheduling;
+  readonly events: ServiceEvents;
   readonly api: HeartbeatApi;
   readonly monitoring: Monitoring;
 
@@ -70,7 +73,7 @@ export class HeartbeatStack extends Stack {
       ...common,
       entry: 'operate',
       description:
-        'DELETE /v1/agents/{agentId}: deregisters an agent and deletes its schedule (IAM-authorized)',
+        'Operator routes (IAM-authorized): DELETE /v1/agents/{agentId} deregisters an agent and deletes its schedule; POST/GET /v1/maintenance and DELETE /v1/maintenance/{id} manage maintenance windows',
     });
 
     this.expiry = new HeartbeatFunction(this, 'Expiry', {
@@ -106,6 +109,12 @@ export class HeartbeatStack extends Stack {
     this.scheduling.grantScheduleWrites(this.reconciler.fn);
     this.scheduling.grantScheduleWrites(this.operate);
     this.scheduling.grantScheduleDeletes(this.operate);
+
+    // Every function that commits a transition publishes its event; the read function commits none.
+    this.events = new ServiceEvents(this, 'Events', { bus: config.events.bus });
+    for (const fn of [this.ingest, this.expiry, this.operate, this.reconciler.fn]) {
+      this.events.grantPublish(fn);
+    }
 
     // The agents' bearer token(s): generated here, so no value is ever in the template. JSON
     // {"current": "..."}; to rotate, an operator writes {"current": "<new>", "previous": "<old>"},
@@ -161,6 +170,7 @@ export class HeartbeatStack extends Stack {
       expiry: this.expiry,
       reconciler: this.reconciler,
       scheduling: this.scheduling,
+      events: this.events,
       alarms: config.alarms,
     });
 
@@ -216,6 +226,17 @@ export class HeartbeatStack extends Stack {
       'OperatorPolicyArn',
       this.api.operatorPolicy.managedPolicyArn,
       'Managed policy for on-call roles: execute-api:Invoke on the read and operator routes (requests signed with SigV4)',
+    );
+    output(
+      'EventBusName',
+      this.events.bus.eventBusName,
+      'Event bus the service publishes agent transitions on (registered, expired, recovered, ...)',
+    );
+    output('EventBusArn', this.events.bus.eventBusArn, 'ARN of that event bus');
+    output(
+      'EventSource',
+      this.events.source,
+      'The source of every event the service publishes: match it (and detail-type) in your rules',
     );
     output('AccessLogGroupName', this.api.accessLogs.logGroupName, 'API access log (JSON per request)');
     output(

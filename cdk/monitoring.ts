@@ -1,6 +1,7 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Names, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,8 +9,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { type HeartbeatApi, ROUTES } from './api.js';
+import type { DetailType } from '../functions/core/event-schemas.js';
 import type { MetricName } from '../functions/core/ports.js';
 import type { ServiceConfig } from './config.js';
+import type { ServiceEvents } from './events.js';
 import { FUNCTION_DEFAULTS, type HeartbeatFunction } from './heartbeat-function.js';
 import type { Reconciler } from './reconciler.js';
 import type { ExpiryScheduling } from './scheduling.js';
@@ -41,6 +44,8 @@ export const SERVICE_METRICS = [
   'MassExpiries',
   'MassExpiryCountFailures',
   'AgentsDeregistered',
+  'EventsPublished',
+  'EventPublishFailures',
 ] as const satisfies readonly MetricName[];
 export type ServiceMetric = (typeof SERVICE_METRICS)[number];
 
@@ -53,7 +58,18 @@ export const LOG_MESSAGES = {
   unhandled: 'unhandled error',
   reconcilerRun: 'reconciler run',
   scheduleWriteFailed: 'schedule write failed; the record keeps only a schedule it can vouch for',
+  eventsNotPublished: 'events not published',
 } as const;
+
+/** The events on-call is told of on the alarm topic (the rest are for other consumers' rules). */
+export const NOTIFIED_DETAIL_TYPES = [
+  'Agent Expired',
+  'Agent Recovered',
+] as const satisfies readonly DetailType[];
+
+/** The synth warning when no alarm destination is configured. */
+export const NO_ALARM_DESTINATION_WARNING =
+  'Neither alarmEmail nor alarmTopicArn is set: the alarms and the expiry/recovery rule notify nobody (the alarms have no action, and no rule sends agent expiries and recoveries anywhere; the events still reach the bus). Deploy with -c alarmEmail=<address> or -c alarmTopicArn=<SNS topic ARN>.';
 
 export interface MonitoringProps {
   api: HeartbeatApi;
@@ -63,12 +79,14 @@ export interface MonitoringProps {
   expiry: HeartbeatFunction;
   reconciler: Reconciler;
   scheduling: ExpiryScheduling;
+  events: ServiceEvents;
   alarms: ServiceConfig['alarms'];
 }
 
 /**
- * What on-call gets: alarms (to an SNS topic when one is configured), a dashboard, and saved Logs
- * Insights queries. An alarm here means "look now"; the dashboard says where.
+ * What on-call gets: alarms and the agents' expiries and recoveries (to an SNS topic when one is
+ * configured), a dashboard, and saved Logs Insights queries. An alarm here means "look now"; the
+ * dashboard says where.
  */
 export class Monitoring extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -78,7 +96,12 @@ export class Monitoring extends Construct {
   readonly pipelineSuspected: cloudwatch.Alarm;
   readonly functionErrors: Record<'ingest' | 'read' | 'operate' | 'expiry' | 'reconcile', cloudwatch.Alarm>;
   readonly reconcilerNotRunning: cloudwatch.Alarm;
+  readonly eventPublishFailures: cloudwatch.Alarm;
   readonly topic: sns.ITopic | undefined;
+  /** Expiries and recoveries to the topic; only with a topic. */
+  readonly notifyRule: events.Rule | undefined;
+  /** The rule could not deliver to the topic; only with the rule. */
+  readonly notificationsFailed: cloudwatch.Alarm | undefined;
   readonly dashboard: cloudwatch.Dashboard;
   readonly queries: Record<
     'expired' | 'massExpiries' | 'recoveries' | 'ingestErrorsByStatus' | 'ingestErrorLines',
@@ -180,9 +203,45 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
     });
 
-    this.topic = this.alarmTopic(props.alarms);
-    if (this.topic !== undefined) {
-      const action = new SnsAction(this.topic);
+    // The transition is committed and its on-call line written whatever the bus does; the event
+    // stays in the record's outbox and the reconciler publishes it later (core/deliver-events.ts).
+    this.eventPublishFailures = this.alarm('EventPublishFailures', {
+      alarmDescription: `Events could not be published to the service's event bus (output EventBusName) in the last 5 minutes: PutEvents failed, was throttled, or was denied. The transitions themselves are committed and their on-call lines written; the agents' records keep the events and the reconciler retries them, so consumers get them late. See the "${LOG_MESSAGES.eventsNotPublished}" lines of the functions.`,
+      metric: this.serviceMetric('EventPublishFailures', Duration.minutes(5)),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    const { topic, key } = this.alarmTopic(props.alarms);
+    this.topic = topic;
+    if (topic === undefined) {
+      Annotations.of(Stack.of(this)).addWarningV2(
+        '@heartbeat/monitoring:noAlarmDestination',
+        NO_ALARM_DESTINATION_WARNING,
+      );
+      this.notifyRule = undefined;
+      this.notificationsFailed = undefined;
+    } else {
+      this.notifyRule = this.notifyTransitions(topic, key, props.events);
+      this.notificationsFailed = this.alarm('ExpiryNotificationsFailed', {
+        alarmDescription:
+          "The rule sending agent expiries and recoveries to the alarm topic failed to deliver some in the last 5 minutes: on-call was not told of them (the expiry lines are still in the logs). Usually the topic's policy (or its KMS key's) does not let events.amazonaws.com publish: see the README on alarmTopicArn.",
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName: 'FailedInvocations',
+          // A rule on a custom bus reports under both names; on the default bus under its own only.
+          dimensionsMap: props.events.isDefaultBus
+            ? { RuleName: this.notifyRuleName }
+            : { EventBusName: props.events.bus.eventBusName, RuleName: this.notifyRuleName },
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+      const action = new SnsAction(topic);
       for (const alarm of this.alarms) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
@@ -363,6 +422,10 @@ export class Monitoring extends Construct {
         ],
         [
           new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 6, height: 6 }),
+          graph('Events published / min', [
+            perMinute('EventsPublished', 'published'),
+            perMinute('EventPublishFailures', 'not published (retried by the reconciler)'),
+          ]),
           new cloudwatch.LogQueryWidget({
             title: 'Latest expiries',
             logGroupNames: [expiry.logGroup.logGroupName, reconcile.logGroup.logGroupName],
@@ -372,7 +435,7 @@ export class Monitoring extends Construct {
               'sort @timestamp desc',
               'limit 50',
             ],
-            width: 18,
+            width: 12,
             height: 6,
           }),
         ],
@@ -430,13 +493,64 @@ export class Monitoring extends Construct {
     });
   }
 
-  private alarmTopic(alarms: ServiceConfig['alarms']): sns.ITopic | undefined {
+  /** The rule's name, derived from its construct path (stack name included), not written by hand. */
+  private get notifyRuleName(): string {
+    return Lazy.string({
+      produce: () =>
+        Names.uniqueResourceName(this.node.findChild('NotifyExpiriesAndRecoveries'), {
+          maxLength: 64,
+          separator: '-',
+        }),
+    });
+  }
+
+  /**
+   * A rule on the service's bus sending every expiry and recovery, the whole event as JSON, to the
+   * alarm topic. Its own target rather than aws-events-targets' SnsTopic: that one lets
+   * events.amazonaws.com publish to the topic on behalf of any rule, in any account; this one
+   * only on behalf of this rule.
+   */
+  private notifyTransitions(
+    topic: sns.ITopic,
+    key: kms.IKey | undefined,
+    service: ServiceEvents,
+  ): events.Rule {
+    const rule = new events.Rule(this, 'NotifyExpiriesAndRecoveries', {
+      description: 'Sends agent expiries and recoveries to the alarm topic',
+      eventBus: service.bus,
+      // Named rather than referenced: CloudFormation's Ref of a rule on a custom bus is
+      // "<bus>|<rule>", and the FailedInvocations alarm needs the rule's name alone.
+      ruleName: this.notifyRuleName,
+      eventPattern: { source: [service.source], detailType: [...NOTIFIED_DETAIL_TYPES] },
+      targets: [{ bind: () => ({ arn: topic.topicArn }) }],
+    });
+    // An imported topic (alarmTopicArn) has a policy this stack cannot edit: its owner must allow
+    // events.amazonaws.com to sns:Publish (with aws:SourceArn this rule's ARN), and, when the topic
+    // is encrypted, let it use the key (kms:Decrypt, kms:GenerateDataKey*). The README says how;
+    // the ExpiryNotificationsFailed alarm catches a topic that does not.
+    if (topic instanceof sns.Topic) {
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+          actions: ['sns:Publish'],
+          resources: [topic.topicArn],
+          conditions: { ArnEquals: { 'aws:SourceArn': rule.ruleArn } },
+        }),
+      );
+    }
+    // As for CloudWatch: SNS encrypts what EventBridge publishes with the topic's key. (No
+    // aws:SourceArn here: the key policy naming the rule would make a cycle key -> rule -> topic -> key.)
+    key?.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    return rule;
+  }
+
+  private alarmTopic(alarms: ServiceConfig['alarms']): { topic: sns.ITopic | undefined; key?: kms.Key } {
     if (alarms.topicArn !== undefined) {
       const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', alarms.topicArn);
       if (alarms.email !== undefined) topic.addSubscription(new EmailSubscription(alarms.email));
-      return topic;
+      return { topic };
     }
-    if (alarms.email === undefined) return undefined;
+    if (alarms.email === undefined) return { topic: undefined };
     // CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key: a customer
     // managed key that lets CloudWatch use it.
     const key = new kms.Key(this, 'AlarmTopicKey', {
@@ -446,6 +560,6 @@ export class Monitoring extends Construct {
     key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
     const topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true });
     topic.addSubscription(new EmailSubscription(alarms.email));
-    return topic;
+    return { topic, key };
   }
 }

@@ -8,8 +8,8 @@ import type { FunctionPlacement, HeartbeatFunction, SecretReference } from './he
 import { acknowledge, nagRef } from './nag.js';
 
 /**
- * What a function does with the store: the read API only reads; ingest and expiry read and write
- * one agent at a time; the reconciler also walks the whole table.
+ * What a function does with the store: the read API only reads; ingest, expiry and operate read
+ * and write one item at a time; the reconciler also walks the whole table.
  */
 export type StoreAccess = 'ingest' | 'read' | 'readWrite' | 'reconcile';
 
@@ -30,12 +30,16 @@ export interface Persistence {
 const TABLE_ACTIONS: Record<StoreAccess, string[]> = {
   // UpdateItem: the fleet pulse's counters (an ADD to the hour's item, functions/adapters/dynamodb/pulse.ts).
   ingest: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  // UpdateItem: the mass-expiry counters and summary claims (functions/adapters/dynamodb/mass-expiry.ts).
+  // Expiry and operate. UpdateItem: the mass-expiry counters and summary claims
+  // (functions/adapters/dynamodb/mass-expiry.ts). The maintenance windows are one more item of the
+  // table (agentId '#maintenance#windows'): expiry reads it (GetItem), operate reads it and
+  // replaces it on its version (a conditional PutItem). Nothing to add for them.
   readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   read: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'],
   // listOpen scans the table itself (never an index), and the checkpoint is one more item; it
   // expires agents too (UpdateItem, as readWrite); reaping lists expired and deregistered agents
-  // by state (Query on the index, BatchGetItem) and deletes them (DeleteItem, conditional).
+  // by state (Query on the index, BatchGetItem) and deletes them (DeleteItem, conditional). It
+  // reads the maintenance windows item and conditionally writes it back (GetItem, PutItem).
   reconcile: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',
@@ -81,8 +85,8 @@ export class DynamoDbPersistence extends Construct implements Persistence {
     // The table and its indexes, nothing else, and only the calls the adapter makes: ingest and
     // expiry read and conditionally write one item (ingest also adds to the pulse's counters, its
     // only UpdateItem); the read API also lists (Query on byState, then BatchGetItem); only the
-    // reconciler scans. No Delete anywhere: a bug cannot wipe the table, and only the reconciler
-    // can bulk-read it.
+    // reconciler scans, and only it deletes (reaping, conditionally): a bug elsewhere cannot wipe
+    // the table, and only the reconciler can bulk-read it.
     this.table.grant(fn, ...TABLE_ACTIONS[access]);
     acknowledge(
       fn.role,

@@ -1,4 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { readServiceConfig } from '../../cdk/config.js';
 import { secretReference } from '../../cdk/persistence.js';
@@ -7,7 +8,7 @@ import { propertiesOf, roleStatements, synth } from './synth.js';
 const read = (context: Record<string, unknown>) => readServiceConfig((key) => context[key]);
 
 describe('context', () => {
-  it('defaults to DynamoDB, TTL 90 s, interval 30 s, 30-day logs, no alarm topic', () => {
+  it('defaults to DynamoDB, TTL 90 s, interval 30 s, 30-day logs, a bus of its own, no alarm topic', () => {
     expect(read({})).toEqual({
       stackName: 'HeartbeatService',
       persistence: { kind: 'dynamodb' },
@@ -23,6 +24,7 @@ describe('context', () => {
       },
       api: { throttleRateLimit: 1000, throttleBurstLimit: 2000, agentAuth: 'fleet' },
       logRetention: 30,
+      events: { bus: 'create' },
       alarms: { email: undefined, topicArn: undefined, expirySpikeThreshold: 50, ingest5xxRatePercent: 1 },
     });
   });
@@ -55,6 +57,14 @@ describe('context', () => {
   it('takes per-agent tokens from agentAuth, and nothing else', () => {
     expect(read({ agentAuth: 'per-agent' }).api.agentAuth).toBe('per-agent');
     expect(() => read({ agentAuth: 'per-host' })).toThrow(/agentAuth/);
+  });
+
+  it("publishes on a bus of its own, or with eventBus=default on the account's default bus, and nothing else", () => {
+    expect(read({ eventBus: 'create' }).events).toEqual({ bus: 'create' });
+    expect(read({ eventBus: 'default' }).events).toEqual({ bus: 'default' });
+    expect(() => read({ eventBus: 'arn:aws:events:eu-west-1:123456789012:event-bus/other' })).toThrow(
+      /eventBus/,
+    );
   });
 
   it('runs the reconciler every reconcileMinutes, as `-c` gives it', () => {
@@ -119,6 +129,7 @@ describe('context', () => {
     [{ apiThrottleRateLimit: 500, apiThrottleBurstLimit: 100 }, 'apiThrottleBurstLimit'],
     [{ reconcileMinutes: 0 }, 'reconcileMinutes'],
     [{ reconcileMinutes: '1.5' }, 'reconcileMinutes'],
+    [{ eventBus: 'custom' }, 'eventBus'],
   ])('rejects %j, naming the key', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });
@@ -167,6 +178,36 @@ describe('Couchbase secret reference', () => {
 });
 
 describe('variants (template only, no bundling)', () => {
+  it("eventBus=default: no bus of its own; the functions publish on the account's default bus", () => {
+    const s = synth({ eventBus: 'default', alarmEmail: 'oncall@example.com' }, { bundle: false });
+    try {
+      s.template.resourceCountIs('AWS::Events::EventBus', 0);
+      const defaultBus = 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default';
+      for (const fn of [s.stack.ingest, s.stack.operate, s.stack.expiry, s.stack.reconciler.fn]) {
+        const props = propertiesOf(s, fn.function) as { Environment: { Variables: Record<string, unknown> } };
+        expect(props.Environment.Variables.EVENT_BUS_NAME).toBe('default');
+        expect(roleStatements(s, fn.role)).toContainEqual({
+          Effect: 'Allow',
+          Action: 'events:PutEvents',
+          Resource: defaultBus,
+          Condition: { 'ForAllValues:StringEquals': { 'events:source': ['heartbeat-expiry'] } },
+        });
+      }
+      const outputs = s.template.findOutputs('*');
+      expect(s.render(outputs.EventBusName?.Value)).toBe('default');
+      expect(s.render(outputs.EventBusArn?.Value)).toBe(defaultBus);
+      // The rule sits on the default bus, whose rules report by rule name alone.
+      const rule = s.stack.monitoring.notifyRule;
+      const failed = s.stack.monitoring.notificationsFailed;
+      if (rule === undefined || failed === undefined) throw new Error('no rule or no alarm');
+      const ruleProps = propertiesOf(s, rule);
+      expect(ruleProps.EventBusName).toBe('default');
+      expect(propertiesOf(s, failed).Dimensions).toEqual([{ Name: 'RuleName', Value: ruleProps.Name }]);
+    } finally {
+      s.cleanup();
+    }
+  });
+
   it('per-agent tokens: ingest gets AGENT_AUTH=per-agent; the other functions know nothing of tokens', () => {
     const s = synth({ agentAuth: 'per-agent' }, { bundle: false });
     try {
@@ -241,14 +282,24 @@ describe('variants (template only, no bundling)', () => {
     }
   });
 
-  it('an existing alarm topic: alarms notify it and the stack creates none', () => {
+  it('an existing alarm topic: alarms and the expiry/recovery rule notify it; the stack creates none and leaves its policy alone', () => {
     const topicArn = 'arn:aws:sns:eu-west-1:123456789012:oncall';
     const s = synth({ alarmTopicArn: topicArn, stackName: 'HeartbeatStaging' }, { bundle: false });
     try {
       s.template.resourceCountIs('AWS::SNS::Topic', 0);
-      for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+      const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms).toHaveLength(12);
+      for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([topicArn]);
       }
+      s.template.hasResourceProperties('AWS::Events::Rule', {
+        EventBusName: { Ref: s.logicalId(s.stack.events.bus) },
+        EventPattern: { source: ['heartbeat-expiry'], 'detail-type': ['Agent Expired', 'Agent Recovered'] },
+        Targets: [{ Arn: topicArn, Id: Match.anyValue() }],
+      });
+      // Its owner must let events.amazonaws.com publish (README); the stack cannot edit its policy.
+      s.template.resourceCountIs('AWS::SNS::TopicPolicy', 0);
+      expect(Annotations.fromStack(s.stack).findWarning('*', Match.anyValue())).toEqual([]);
       // Query names are foldered under the stack name, so two stacks do not collide.
       s.template.hasResourceProperties('AWS::Logs::QueryDefinition', { Name: 'HeartbeatStaging/recoveries' });
     } finally {

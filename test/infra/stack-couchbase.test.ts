@@ -51,6 +51,12 @@ const eni = {
   ],
   Resource: '*',
 };
+const publishEvents = {
+  Effect: 'Allow',
+  Action: 'events:PutEvents',
+  Resource: '${Events/Bus.Arn}',
+  Condition: { 'ForAllValues:StringEquals': { 'events:source': ['heartbeat-expiry'] } },
+};
 const sendToDlq = { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '${Scheduling/DeadLetters.Arn}' };
 const writeLogs = (fn: string) => ({
   Effect: 'Allow',
@@ -141,12 +147,13 @@ describe('IAM: every statement', () => {
     Resource: [`${SECRET_ARN}-??????`, '${AgentTokens}'],
   };
 
-  it('ingest: logs, VPC networking, the Couchbase and token secrets, the group schedules, passing the scheduler role', () => {
+  it('ingest: logs, VPC networking, the Couchbase and token secrets, the group schedules, passing the scheduler role, publishing events', () => {
     expect(roleStatements(s, s.stack.ingest.role)).toEqual([
       writeLogs('Ingest'),
       eni,
       readBoth,
       ...scheduleWrites(),
+      publishEvents,
     ]);
   });
 
@@ -154,7 +161,7 @@ describe('IAM: every statement', () => {
     expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), eni, readCouchbase]);
   });
 
-  it('operate: logs, VPC networking, the Couchbase secret, the group schedules with deleting, passing the scheduler role', () => {
+  it('operate: logs, VPC networking, the Couchbase secret, the group schedules with deleting, passing the scheduler role, publishing events', () => {
     const [writes, passRole] = scheduleWrites();
     expect(roleStatements(s, s.stack.operate.role)).toEqual([
       writeLogs('Operate'),
@@ -165,25 +172,28 @@ describe('IAM: every statement', () => {
         Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
       },
       passRole,
+      publishEvents,
     ]);
   });
 
-  it('expiry: logs, VPC networking, the Couchbase secret, the DLQ, the group schedules, passing the scheduler role', () => {
+  it('expiry: logs, VPC networking, the Couchbase secret, the DLQ, the group schedules, passing the scheduler role, publishing events', () => {
     expect(roleStatements(s, s.stack.expiry.role)).toEqual([
       writeLogs('Expiry'),
       eni,
       readCouchbase,
       sendToDlq,
       ...scheduleWrites(),
+      publishEvents,
     ]);
   });
 
-  it('reconcile: logs, VPC networking, the Couchbase secret, the group schedules, passing the scheduler role', () => {
+  it('reconcile: logs, VPC networking, the Couchbase secret, the group schedules, passing the scheduler role, publishing events', () => {
     expect(roleStatements(s, s.stack.reconciler.fn.role)).toEqual([
       writeLogs('Reconciler/Function'),
       eni,
       readCouchbase,
       ...scheduleWrites(),
+      publishEvents,
     ]);
   });
 
@@ -226,7 +236,8 @@ describe('alarm notifications', () => {
     if (topic === undefined) throw new Error('no topic');
     const topicRef = s.render({ Ref: s.logicalId(topic) });
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(10);
+    // With a topic, one more: expiries and recoveries the rule could not deliver to it.
+    expect(alarms).toHaveLength(12);
     for (const alarm of alarms) {
       expect(s.render(alarm.Properties.AlarmActions)).toEqual([topicRef]);
       expect(s.render(alarm.Properties.OKActions)).toEqual([topicRef]);
@@ -248,20 +259,64 @@ describe('alarm notifications', () => {
             Resource: { Ref: s.logicalId(topic) },
             Sid: 'AllowPublishThroughSSLOnly',
           },
+          // EventBridge publishes expiries and recoveries, on behalf of this stack's rule only.
+          {
+            Action: 'sns:Publish',
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [notifyRuleId(), 'Arn'] } } },
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Resource: { Ref: s.logicalId(topic) },
+            Sid: Match.anyValue(),
+          },
         ],
       },
     });
   });
 
-  it('uses a rotating customer managed key that CloudWatch may use to publish', () => {
+  it('uses a rotating customer managed key that CloudWatch and EventBridge may use to publish', () => {
     const key = s.stack.monitoring.node.findChild('AlarmTopicKey');
     const props = propertiesOf(s, key) as { EnableKeyRotation: boolean; KeyPolicy: { Statement: unknown[] } };
     expect(props.EnableKeyRotation).toBe(true);
     expect(props.KeyPolicy.Statement).toContainEqual({
       Effect: 'Allow',
-      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       Resource: '*',
+    });
+  });
+
+  it("sends every expiry and recovery on the service's bus to the topic, as the whole event", () => {
+    const topic = s.stack.monitoring.topic;
+    if (topic === undefined) throw new Error('no topic');
+    s.template.resourceCountIs('AWS::Events::Rule', 1);
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: s.logicalId(s.stack.events.bus) },
+      EventPattern: { source: ['heartbeat-expiry'], 'detail-type': ['Agent Expired', 'Agent Recovered'] },
+      State: 'ENABLED',
+      // Named from its construct path, stack name included: its metrics are found by name.
+      Name: Match.stringLikeRegexp('^HeartbeatService-Monitoring-NotifyExpiriesAndRecoveries-[0-9A-F]{8}$'),
+      // No InputTransformer and no RoleArn: the event as is, with the topic policy's permission.
+      Targets: [{ Arn: { Ref: s.logicalId(topic) }, Id: Match.anyValue() }],
+    });
+  });
+
+  it('alarms when the rule fails to deliver to the topic: FailedInvocations of the rule on its custom bus', () => {
+    const failed = s.stack.monitoring.notificationsFailed;
+    if (failed === undefined) throw new Error('no alarm');
+    const ruleName = (propertiesOf(s, s.stack.monitoring.notifyRule ?? failed) as { Name: string }).Name;
+    expect(propertiesOf(s, failed)).toMatchObject({
+      Namespace: 'AWS/Events',
+      MetricName: 'FailedInvocations',
+      // Rules on a custom bus report under the bus's name and their own.
+      Dimensions: [
+        { Name: 'EventBusName', Value: '${Events/Bus}' },
+        { Name: 'RuleName', Value: ruleName },
+      ],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      AlarmDescription: expect.stringContaining('events.amazonaws.com'),
     });
   });
 
@@ -273,13 +328,19 @@ describe('alarm notifications', () => {
   });
 });
 
+function notifyRuleId(): string {
+  const rule = s.stack.monitoring.notifyRule;
+  if (rule === undefined) throw new Error('no rule');
+  return s.logicalId(rule);
+}
+
 describe('cdk-nag', () => {
   it('passes AwsSolutions with no unacknowledged finding in Couchbase mode', () => {
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(s.app);
     expect(report.violations).toEqual([]);
   });
 
-  it('leaves no CDK error or warning: the imported VPC and subnets are acknowledged as used by id only', () => {
+  it('leaves no CDK error or warning (an alarm destination is set): the imported VPC and subnets are acknowledged as used by id only', () => {
     expect(Annotations.fromStack(s.stack).findError('*', Match.anyValue())).toEqual([]);
     expect(Annotations.fromStack(s.stack).findWarning('*', Match.anyValue())).toEqual([]);
     expect(acknowledgements(s)).toMatchObject({
