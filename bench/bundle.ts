@@ -38,17 +38,20 @@ const TOKENS_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:he
  * The baseline: the ingest function's SDK clients, created once, making the calls an ingest
  * invocation makes, with nothing of ours around them: the token secret once (then cached), a
  * consistent read of the agent's item, on its first heartbeat an UpdateSchedule, and a conditional
- * put of the same item the ingest function wrote (BENCH_RECORD). What is left in the ratio is
- * the product's own cost: its code, zod, Powertools, and the work it does per heartbeat.
+ * put of the same item the ingest function wrote (BENCH_RECORD); on the first heartbeat also its
+ * event (PutEvents) and the read and conditional put that mark it delivered. What is left in the
+ * ratio is the product's own cost: its code, zod, Powertools, and the work it does per heartbeat.
  */
 const SDK_ONLY_ENTRY = `
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const scheduler = new SchedulerClient({});
+const events = new EventBridgeClient({});
 const secrets = new SecretsManagerClient({});
 const template = JSON.parse(process.env.BENCH_RECORD);
 let tokens;
@@ -74,6 +77,16 @@ export const handler = async (event) => {
       : { ConditionExpression: '#version = :expected', ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':expected': version } }),
   }));
+  if (version === undefined) {
+    await events.send(new PutEventsCommand({ Entries: [{ Source: 'heartbeat-expiry', DetailType: 'Agent Registered',
+      Detail: JSON.stringify({ agentId }), EventBusName: process.env.EVENT_BUS_NAME }] }));
+    await documents.send(new GetCommand({ TableName, Key: { agentId }, ConsistentRead: true }));
+    await documents.send(new PutCommand({
+      TableName, Item: { ...template, agentId, version: 2 },
+      ConditionExpression: '#version = :expected', ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':expected': 1 },
+    }));
+  }
   return { statusCode: 200, body: JSON.stringify({ agentId, version: (version ?? 0) + 1, tokens: tokens !== undefined }) };
 };
 `;
@@ -237,6 +250,8 @@ function lambdaEnvironment(dynamoEndpoint: string, stubEndpoint: string): Record
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     AWS_ENDPOINT_URL_SCHEDULER: stubEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: stubEndpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: stubEndpoint,
+    EVENT_BUS_NAME: 'bench-bus',
     AWS_LAMBDA_FUNCTION_NAME: 'bench-ingest',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
     POWERTOOLS_SERVICE_NAME: 'heartbeat',
@@ -320,7 +335,7 @@ function coldStart(file: string, env: Record<string, string>, agentId: string): 
   });
 }
 
-/** Answers the Scheduler (REST-JSON) and Secrets Manager (JSON 1.1) calls the functions make. */
+/** Answers the Scheduler (REST-JSON), Secrets Manager and EventBridge (JSON 1.1) calls the functions make. */
 async function startAwsStub() {
   const calls: Record<string, number> = {};
   const count = (name: string) => {
@@ -345,6 +360,15 @@ async function startAwsStub() {
             SecretString: JSON.stringify({ current: TOKEN }),
             CreatedDate: 1_700_000_000,
           },
+          'application/x-amz-json-1.1',
+        );
+        return;
+      }
+      if (target === 'AWSEvents.PutEvents') {
+        count('events:PutEvents');
+        reply(
+          200,
+          { FailedEntryCount: 0, Entries: [{ EventId: 'bench-event' }] },
           'application/x-amz-json-1.1',
         );
         return;

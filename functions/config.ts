@@ -64,6 +64,13 @@ export function readPersistence(env: Env): PersistenceConfig {
     : { kind: 'couchbase', secretId: c.COUCHBASE_SECRET_ARN };
 }
 
+/** The event bus the functions publish to (issue 10): set by the stack on every function that does. */
+const eventsSchema = z.object({ EVENT_BUS_NAME: nonEmpty() });
+
+export function readEventsConfig(env: Env): { eventBusName: string } {
+  return { eventBusName: parseOrThrow(eventsSchema, env).EVENT_BUS_NAME };
+}
+
 export function readSchedulerConfig(env: Env) {
   const c = parseOrThrow(schedulerSchema, env);
   return {

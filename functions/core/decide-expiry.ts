@@ -2,6 +2,7 @@ import type { AgentRecord, CheckResult, DetectedBy, ExpiryReport } from './agent
 import { appendTransition } from './decide-heartbeat.js';
 import { appendEvents } from './events.js';
 import type { PulseAssessment } from './expiry-guard.js';
+import { type MaintenanceWindow, coveringWindow, effectiveEnd } from './maintenance.js';
 import type { GuardSettings } from './ports.js';
 import { type ExpiryTiming, expiresAt } from './timing.js';
 
@@ -14,6 +15,11 @@ export type ExpiryDecision =
    * `fireAt`, never later than `limit` (the deadline plus the longest deferral).
    */
   | { kind: 'defer'; fireAt: number; limit: number; next: AgentRecord; assessment: PulseAssessment }
+  /**
+   * Due, but covered by an active maintenance window: the deadline moves to the window's end plus
+   * the TTL (never the instant it ends), and the schedule with it.
+   */
+  | { kind: 'hold'; fireAt: number; window: MaintenanceWindow; next: AgentRecord }
   | { kind: 'expire'; next: AgentRecord; report: ExpiryReport };
 
 /** What the expiry guard (core/expiry-guard.ts) found, for a decision that has it. */
@@ -36,15 +42,17 @@ export const REPORT_OUTPUT_CHARS = 256;
  * name, so it is always safe.
  */
 export function decideExpiry(
-  current: AgentRecord,
+  stored: AgentRecord,
   now: number,
   invocationId: string,
   detectedBy: DetectedBy,
   timing: ExpiryTiming,
   guard?: GuardInput,
+  windows?: readonly MaintenanceWindow[],
 ): ExpiryDecision {
   // Already expired (a duplicate delivery, I5) or deregistered: nothing to do, nothing to log.
-  if (current.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
+  if (stored.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
+  const current = windows === undefined ? stored : heldUntilActualEnd(stored, windows);
 
   // Not before the grace after the deadline: a heartbeat received in time may still be on its
   // way to the store (core/timing.ts).
@@ -53,6 +61,21 @@ export function decideExpiry(
     // Written even when armedFor is unchanged: the conditional write is what tells us whether a
     // heartbeat committed (with a newer schedule) while we re-armed from an older read.
     return { kind: 'rearm', fireAt, next: { ...current, armedFor: fireAt } };
+  }
+
+  // Covered by an active maintenance window: not expired while it lasts, and not at the instant
+  // it ends either; the agent gets its TTL after the end to report again.
+  const window = windows === undefined ? undefined : coveringWindow(windows, current, now);
+  if (window !== undefined) {
+    const until = effectiveEnd(window);
+    const deadline = Math.max(current.deadline, until + current.ttlSeconds * 1000);
+    const holdAt = expiresAt({ deadline }, timing);
+    return {
+      kind: 'hold',
+      fireAt: holdAt,
+      window,
+      next: { ...current, deadline, armedFor: holdAt, maintenance: { windowId: window.id, until } },
+    };
   }
 
   // Deaf, not silent: defer, at most until the deadline plus the bound. Past the bound the
@@ -94,7 +117,7 @@ export function decideExpiry(
     kind: 'expire',
     report,
     next: {
-      ...current,
+      ...withoutHold(current),
       state: 'expired',
       expiredAt: current.deadline,
       detectedAt: now,
@@ -112,6 +135,28 @@ export function decideExpiry(
       outbox: appendEvents(current.outbox, [{ type: 'agent.expired', by: invocationId, at: now, report }]),
     },
   };
+}
+
+/**
+ * A record held by a window that has since ended early: its deadline moves back to the actual end
+ * plus its TTL (the hold moved it to the planned end plus the TTL). A window no longer stored
+ * (pruned long after its end) leaves the hold as it is.
+ */
+function heldUntilActualEnd(record: AgentRecord, windows: readonly MaintenanceWindow[]): AgentRecord {
+  const hold = record.maintenance;
+  const window = hold === undefined ? undefined : windows.find((w) => w.id === hold.windowId);
+  if (hold === undefined || window === undefined || effectiveEnd(window) >= hold.until) return record;
+  const until = effectiveEnd(window);
+  return {
+    ...record,
+    deadline: Math.min(record.deadline, until + record.ttlSeconds * 1000),
+    maintenance: { windowId: hold.windowId, until },
+  };
+}
+
+function withoutHold(record: AgentRecord): AgentRecord {
+  const { maintenance: _hold, ...rest } = record;
+  return rest;
 }
 
 function shortened(check: CheckResult): CheckResult {

@@ -80,6 +80,13 @@ export async function announce(
 }
 
 /**
+ * A publication may use at most this share of what is left, and this long at most, so the write
+ * that marks the events published (or logged, for a later try) always has time after it.
+ */
+const PUBLISH_SHARE = 0.4;
+const PUBLISH_CAP_MS = 3_000;
+
+/**
  * Publishes, within the budget; a failure is counted (the EventPublishFailures alarm) and logged,
  * never thrown: a transition that committed stands whatever the bus does.
  */
@@ -91,7 +98,8 @@ export async function publishEvents(
 ): Promise<boolean> {
   if (deps.events === undefined || events.length === 0) return true;
   try {
-    await deps.events.publish(events, callOptions(budget, 'events'));
+    const cap = Math.min(PUBLISH_CAP_MS, budget.remainingMs() * PUBLISH_SHARE);
+    await deps.events.publish(events, callOptions(budget, 'events', cap));
     deps.metrics.count('EventsPublished', events.length);
     return true;
   } catch (error) {
@@ -108,7 +116,7 @@ export async function publishEvents(
 /** Counted by EventPublishFailures too; an outbox keeps such events for the reconciler to retry. */
 export const NOT_PUBLISHED_MESSAGE = 'events not published';
 
-function writeLine(deps: Pick<CoreDeps, 'log' | 'metrics'>, event: PublishedEvent): void {
+export function writeLine(deps: Pick<CoreDeps, 'log' | 'metrics'>, event: PublishedEvent): void {
   const line = lineOf(event);
   if (line.metric !== undefined) deps.metrics.count(line.metric);
   deps.log[line.level](line.message, line.attributes);

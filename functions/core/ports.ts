@@ -1,5 +1,6 @@
 import type { AgentRecord, AgentState, ExpiryPayload, StoredAgent } from './agent.js';
 import type { DetailType, EventDetail } from './event-schemas.js';
+import type { MaintenanceWindow } from './maintenance.js';
 import type { ExpiryTiming } from './timing.js';
 
 // Every port of the domain core, in one place. Adapters (functions/adapters) implement them;
@@ -91,6 +92,29 @@ export interface PulseStore {
   addPulse(bucketStart: number, count: number, options?: CallOptions): Promise<void>;
   /** The counts of the buckets starting in [from, to); a bucket nobody added to is absent. */
   readPulse(from: number, to: number, options?: CallOptions): Promise<Map<number, number>>;
+}
+
+/**
+ * The maintenance windows (issue 10, core/maintenance.ts). They are few (a bounded number open at
+ * once), so one document holds them all: read whole, replaced whole under a version check.
+ */
+export interface MaintenanceStore {
+  /** The stored windows, with the version a write must present (null: none stored yet). */
+  readWindows(options?: CallOptions): Promise<StoredWindows>;
+  /**
+   * Replaces the windows if their version is still `expectedVersion` (null: only if none are
+   * stored); throws VersionConflictError otherwise.
+   */
+  writeWindows(
+    windows: readonly MaintenanceWindow[],
+    expectedVersion: string | null,
+    options?: CallOptions,
+  ): Promise<void>;
+}
+
+export interface StoredWindows {
+  windows: MaintenanceWindow[];
+  version: string | null;
 }
 
 /**
@@ -241,4 +265,9 @@ export interface CoreDeps {
   guard?: ExpiryGuardDeps;
   /** Where events go once their transition committed; none: their on-call lines only. */
   events?: EventPublisher;
+  /**
+   * The maintenance windows an agent falling due is checked against (core/maintenance.ts); none:
+   * no agent is ever covered.
+   */
+  maintenance?: MaintenanceStore;
 }

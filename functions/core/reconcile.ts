@@ -3,6 +3,8 @@ import { callOptions } from './budget.js';
 import { deliverEvents } from './deliver-events.js';
 import { handleExpiry } from './handle-expiry.js';
 import { InvalidCursorError } from './errors.js';
+import { effectiveEnd } from './maintenance.js';
+import { announceWindows } from './maintenance-windows.js';
 import type { AgentPage, Budget, CheckpointStore, CoreDeps } from './ports.js';
 import { type ExpiryTiming, expiresAt } from './timing.js';
 
@@ -47,6 +49,8 @@ export interface ReconcileReport {
   rearmed: number;
   /** Due agents whose expiry the guard deferred: the service seemed deaf (core/expiry-guard.ts). */
   deferred: number;
+  /** Due agents covered by a maintenance window: held until its end plus their TTL. */
+  held: number;
   expired: number;
   /** Events delivered here that their committer never delivered. */
   reported: number;
@@ -78,7 +82,9 @@ const SCHEDULER_DOWN_AFTER = 3;
  *   firing, both backends failing in one request, a deleted schedule group);
  * - its record knows no schedule (armedFor null, after a failed schedule write);
  * - the schedule it names fires after the deadline, or should have fired more than the precision ago.
- * It also delivers events whose committer died between the commit and the delivery.
+ * - it is held by a maintenance window that has since been ended early.
+ * It also delivers events whose committer died between the commit and the delivery, and
+ * announces the maintenance windows that started or ended since its last run.
  *
  * Reads only, for a healthy agent: one listing read per page, no per-heartbeat index. Safe beside
  * firings and heartbeats: every change goes through the write protocol's conditional writes. Work
@@ -94,6 +100,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     overdue: 0,
     rearmed: 0,
     deferred: 0,
+    held: 0,
     expired: 0,
     reported: 0,
     errors: 0,
@@ -114,6 +121,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
       .catch((error: unknown) => deps.log.warn('could not save the reconciler position', { error }));
 
   let cursor = await deps.checkpoints.loadCheckpoint(RECONCILER_CHECKPOINT, callOptions(budget, 'store'));
+  // The windows as the run starts: which holds ended early (the decision reads them afresh).
+  run.endedHolds = await endedHolds(deps, work);
   try {
     for (;;) {
       let page: AgentPage;
@@ -146,6 +155,12 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   } finally {
     // Saved even when a page failed, so the next run does not redo what this one finished.
     await save(cursor);
+  }
+  // Maintenance windows that started or ended since the last look: their lines and events.
+  if (deps.maintenance !== undefined) {
+    await announceWindows({ ...deps, maintenance: deps.maintenance }, budget).catch((error: unknown) =>
+      deps.log.warn('could not announce maintenance windows; the next run tries again', { error }),
+    );
   }
   // The minute summaries of a mass expiry that no later mass expiry wrote (the last minutes of
   // one): each run looks, so they come at most a run's interval late.
@@ -189,6 +204,30 @@ interface RunState {
   failedRearms: number;
   /** The run's options, with the work's budget (the whole less the reserve). */
   options: ReconcileOptions;
+  /** Whether a record is held by a maintenance window that has since ended early. */
+  endedHolds?: (record: AgentRecord) => boolean;
+}
+
+/**
+ * A held agent's deadline is its window's planned end plus its TTL; a window ended early moves it
+ * back to the actual end plus the TTL, which only the expiry decision (run here) writes. Unreadable
+ * windows are not fatal to the run: those holds are corrected by the next one.
+ */
+async function endedHolds(deps: ReconcileDeps, budget: Budget): Promise<(record: AgentRecord) => boolean> {
+  if (deps.maintenance === undefined) return () => false;
+  try {
+    const { windows } = await deps.maintenance.readWindows(callOptions(budget, 'store'));
+    const ends = new Map(windows.map((window) => [window.id, effectiveEnd(window)]));
+    return (record) => {
+      const end = record.maintenance === undefined ? undefined : ends.get(record.maintenance.windowId);
+      return end !== undefined && record.maintenance !== undefined && end < record.maintenance.until;
+    };
+  } catch (error) {
+    deps.log.warn('could not read the maintenance windows; early-ended holds wait for the next run', {
+      error,
+    });
+    return () => false;
+  }
 }
 
 async function reconcileOne(deps: ReconcileDeps, listed: AgentRecord, run: RunState): Promise<void> {
@@ -208,7 +247,9 @@ async function reconcileOne(deps: ReconcileDeps, listed: AgentRecord, run: RunSt
         report.reported += await deliverEvents(deps, fresh.record, orphaned, options.budget);
       }
     }
-    const reason = lostTimer(listed, now, options.precisionMs, deps.timing, deps.guard?.settings.maxDeferMs);
+    const reason =
+      lostTimer(listed, now, options.precisionMs, deps.timing, deps.guard?.settings.maxDeferMs) ??
+      (listed.state === 'alive' && run.endedHolds?.(listed) === true ? 'window-ended' : null);
     if (reason === null) return;
     if (reason === 'overdue') report.overdue++;
     else if (run.failedRearms >= SCHEDULER_DOWN_AFTER) {
@@ -224,6 +265,7 @@ async function reconcileOne(deps: ReconcileDeps, listed: AgentRecord, run: RunSt
     );
     if (result.kind === 'expired') report.expired++;
     if (result.kind === 'deferred') report.deferred++;
+    if (result.kind === 'held') report.held++;
     if (result.kind === 'rearmed') {
       // A re-arm that failed (armedFor still null) is not a repair: the next pass tries again.
       if (result.armedFor !== null) report.rearmed++;

@@ -1,8 +1,11 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { awsRetryStrategy } from '../adapters/aws-retry.js';
 import { cachedJsonSecret } from '../adapters/secrets.js';
+import { CircuitBreakingPublisher } from '../adapters/events/circuit-breaking-publisher.js';
+import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.js';
 import { CircuitBreakingScheduler } from '../adapters/scheduler/circuit-breaker.js';
 import { EventBridgeExpiryScheduler } from '../adapters/scheduler/eventbridge-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -11,6 +14,8 @@ import type {
   AgentStore,
   CheckpointStore,
   CoreDeps,
+  EventPublisher,
+  MaintenanceStore,
   MassExpiryStore,
   PulseStore,
 } from '../core/ports.js';
@@ -20,6 +25,7 @@ import {
   type PersistenceConfig,
   type TokenConfig,
   couchbaseSettingsSchema,
+  readEventsConfig,
   readGuardConfig,
   readSchedulerConfig,
   tokenSecretSchema,
@@ -91,7 +97,7 @@ export function tokenSource(config: TokenConfig): TokenSource {
  */
 export async function composeStore(
   config: PersistenceConfig,
-): Promise<AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore> {
+): Promise<AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore & MaintenanceStore> {
   if (config.kind === 'dynamodb') {
     return createDynamoDbStore(
       config.tableName,
@@ -108,10 +114,33 @@ export async function composeStore(
   return createCouchbaseStore(settings);
 }
 
+/**
+ * The event bus (EVENT_BUS_NAME), paused like the scheduler while it keeps failing: an event that
+ * is not published stays in its record for the reconciler (core/deliver-events.ts).
+ */
+export function composeEvents(env: Env): EventPublisher {
+  const client = new EventBridgeClient(clientConfig());
+  return new CircuitBreakingPublisher(new EventBridgePublisher(client, readEventsConfig(env)), {
+    clock: systemClock,
+    onOpen: (error) =>
+      log.warn('event bus unavailable: publishing pauses 10 s at a time; events wait in their records', {
+        error,
+      }),
+  });
+}
+
 export async function composeCore(
   persistence: PersistenceConfig,
   env: Env,
-): Promise<CoreDeps & { checkpoints: CheckpointStore; pulseStore: PulseStore; deleter: AgentDeleter }> {
+): Promise<
+  CoreDeps & {
+    checkpoints: CheckpointStore;
+    pulseStore: PulseStore;
+    deleter: AgentDeleter;
+    maintenance: MaintenanceStore;
+  }
+> {
+  const events = composeEvents(env);
   const client = new SchedulerClient(clientConfig(() => metrics.count('SchedulerThrottles')));
   // Paused for a few seconds at a time while the scheduler keeps failing: see circuit-breaker.ts.
   const scheduler = new CircuitBreakingScheduler(
@@ -132,6 +161,8 @@ export async function composeCore(
     checkpoints: store,
     pulseStore: store,
     deleter: store,
+    maintenance: store,
+    events,
     guard: makeExpiryGuard({ store, clock: systemClock, log, metrics }, guardSettings),
     scheduler,
     clock: systemClock,

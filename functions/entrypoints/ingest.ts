@@ -1,4 +1,11 @@
-import { readAgentAuth, readPersistence, readPolicy, readPulseConfig, readTokens } from '../config.js';
+import {
+  readAgentAuth,
+  readEventsConfig,
+  readPersistence,
+  readPolicy,
+  readPulseConfig,
+  readTokens,
+} from '../config.js';
 import { PulseRecorder } from '../core/pulse.js';
 import { makeIngestHandler } from '../handlers/ingest.js';
 import { makeBearerAuth, makePerAgentAuth } from '../http/auth.js';
@@ -8,6 +15,7 @@ const persistence = readPersistence(process.env);
 const policy = readPolicy(process.env);
 const tokens = readTokens(process.env);
 const pulse = readPulseConfig(process.env);
+readEventsConfig(process.env); // fail the cold start on a missing bus
 // Per-agent: the secret's current and previous values are the keys agents' tokens derive from.
 const authenticate =
   readAgentAuth(process.env) === 'per-agent'

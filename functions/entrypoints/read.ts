@@ -8,11 +8,13 @@ const persistence = readPersistence(process.env);
 
 // The read routes are IAM-authorized by API Gateway (cdk/api.ts): operators sign with SigV4; an
 // agent's bearer token is refused (403) before this function runs.
-export const handler = lazyHttpHandler(async () =>
-  makeReadHandler({
-    store: await composeStore(persistence),
+export const handler = lazyHttpHandler(async () => {
+  const store = await composeStore(persistence);
+  return makeReadHandler({
+    store,
+    maintenance: store,
     authenticate: requireIamCaller,
     log,
     clock: systemClock,
-  }),
-);
+  });
+});

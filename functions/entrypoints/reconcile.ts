@@ -1,8 +1,9 @@
-import { readPersistence, readReapAfterMs, readSchedulerConfig } from '../config.js';
+import { readEventsConfig, readPersistence, readReapAfterMs, readSchedulerConfig } from '../config.js';
 import { makeReconcileHandler } from '../handlers/reconcile.js';
 import { composeCore, lazyHandler } from './aws.js';
 
 const persistence = readPersistence(process.env);
+readEventsConfig(process.env);
 readSchedulerConfig(process.env); // fail the cold start on a bad setting
 
 /**

@@ -2,7 +2,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { isValidAgentId } from '../core/heartbeat.js';
 import { callOptions } from '../core/budget.js';
 import { listAgents } from '../core/list-agents.js';
-import type { AgentStore, Budget, Clock, Log } from '../core/ports.js';
+import type { AgentStore, Budget, Clock, Log, MaintenanceStore } from '../core/ports.js';
+import type { MaintenanceWindow } from '../core/maintenance.js';
 import { readAgent } from '../core/read-agent.js';
 import { toFieldProblems } from '../core/validation.js';
 import { toAgentView } from '../http/agent-view.js';
@@ -18,6 +19,8 @@ export interface ReadDeps {
   authenticate: Authenticate;
   log: Log;
   clock: Clock;
+  /** The maintenance windows, to show which covers an agent; none: no agent shows one. */
+  maintenance?: MaintenanceStore;
 }
 
 /** As for ingest: whatever the store does, the reader gets an answer of ours in time. */
@@ -53,7 +56,7 @@ export function makeReadHandler(deps: ReadDeps) {
 
       const record = await readAgent(deps, agentId, callOptions(budget, 'store'));
       if (record === undefined) throw notFound(`no agent '${agentId}' has reported`);
-      return json(200, toAgentView(record));
+      return json(200, toAgentView(record, await windowsNow(deps, budget)));
     } catch (error) {
       return errorToResponse(error, deps.log, event.requestContext?.requestId);
     }
@@ -65,6 +68,22 @@ async function list(deps: ReadDeps, event: APIGatewayProxyEventV2, budget: Budge
   await deps.authenticate(event);
   const query = parseListQuery(event.queryStringParameters ?? {});
   const page = await listAgents(deps, query.state, query.limit, query.cursor, callOptions(budget, 'store'));
-  const body: AgentPage = { items: page.items.map(toAgentView), nextCursor: page.cursor };
+  const windows = await windowsNow(deps, budget);
+  const body: AgentPage = {
+    items: page.items.map((record) => toAgentView(record, windows)),
+    nextCursor: page.cursor,
+  };
   return json(200, body);
+}
+
+/** The windows, and the time the views judge them at. */
+async function windowsNow(
+  deps: ReadDeps,
+  budget: Budget,
+): Promise<{ windows: readonly MaintenanceWindow[]; now: number }> {
+  const windows =
+    deps.maintenance === undefined
+      ? []
+      : (await deps.maintenance.readWindows(callOptions(budget, 'store'))).windows;
+  return { windows, now: deps.clock.now() };
 }

@@ -1,12 +1,15 @@
 import * as z from 'zod/mini';
 import { agentIdSchema, heartbeatBodySchema } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
+import { MAINTENANCE_LIMITS, windowBodySchema } from '../core/maintenance.js';
 import {
   agentPageSchema,
   agentViewSchema,
   heartbeatResponseSchema,
   listQuerySchema,
   problemSchema,
+  windowListSchema,
+  windowViewSchema,
 } from './schemas.js';
 
 /**
@@ -25,6 +28,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   });
   const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
   const agentIdParameter = { name: 'agentId', in: 'path', required: true, schema: input(agentIdSchema) };
+  const windowIdParameter = {
+    name: 'id',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', minLength: 1, description: 'The id POST /v1/maintenance answered.' },
+  };
   const queryParameters = input(listQuerySchema) as {
     properties: Record<string, Record<string, unknown>>;
     required: string[];
@@ -132,6 +141,96 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '401': ref('Unauthorized'),
             '403': ref('Forbidden'),
             '404': problem('No agent with this id has reported.'),
+            '500': ref('InternalError'),
+            '503': ref('Unavailable'),
+          },
+        },
+      },
+      '/v1/maintenance': {
+        post: {
+          operationId: 'createMaintenanceWindow',
+          summary: 'Create a maintenance window: the agents it covers are never expired while it lasts',
+          description:
+            'Covers the agents listed in selector.agentIds and those whose reported labels include every ' +
+            'one of selector.labels. A start in the past (or none) is now. An agent still silent when the ' +
+            'window ends expires at the later of its deadline and the end plus its TTL. Bounds: at most ' +
+            `${MAINTENANCE_LIMITS.openWindows} windows active or upcoming at once (409 beyond), at most 7 ` +
+            'days long, starting at most 90 days ahead.',
+          security: OPERATOR,
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: input(windowBodySchema) } },
+          },
+          responses: {
+            '201': {
+              description: 'Created; Location names it.',
+              headers: { Location: { required: true, schema: { type: 'string' } } },
+              content: { 'application/json': { schema: output(windowViewSchema) } },
+            },
+            '400': ref('InvalidRequest'),
+            '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
+            '409': problem(
+              `${MAINTENANCE_LIMITS.openWindows} windows are already open, or the windows would take too much room.`,
+            ),
+            '413': problem(`The body is over ${LIMITS.bodyBytes} bytes.`),
+            '415': problem(
+              'The body is not application/json in UTF-8, or carries a Content-Encoding other than identity.',
+            ),
+            '500': ref('InternalError'),
+            '503': ref('Unavailable'),
+          },
+        },
+        get: {
+          operationId: 'listMaintenanceWindows',
+          summary: 'The maintenance windows active or still to start',
+          security: OPERATOR,
+          responses: {
+            '200': {
+              description: 'Every open window, by start.',
+              content: { 'application/json': { schema: output(windowListSchema) } },
+            },
+            '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
+            '500': ref('InternalError'),
+            '503': ref('Unavailable'),
+          },
+        },
+      },
+      '/v1/maintenance/{id}': {
+        get: {
+          operationId: 'getMaintenanceWindow',
+          summary: 'One maintenance window (ended ones are kept about a week)',
+          security: OPERATOR,
+          parameters: [windowIdParameter],
+          responses: {
+            '200': {
+              description: 'The window.',
+              content: { 'application/json': { schema: output(windowViewSchema) } },
+            },
+            '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
+            '404': problem('No window with this id (or it ended long ago).'),
+            '500': ref('InternalError'),
+            '503': ref('Unavailable'),
+          },
+        },
+        delete: {
+          operationId: 'endMaintenanceWindow',
+          summary: 'End a maintenance window now (or cancel one still to start)',
+          description:
+            'Agents it held expire at the actual end plus their TTL, once the reconciler has run. ' +
+            'Idempotent: ending an ended window answers it unchanged.',
+          security: OPERATOR,
+          parameters: [windowIdParameter],
+          responses: {
+            '200': {
+              description: 'The ended window.',
+              content: { 'application/json': { schema: output(windowViewSchema) } },
+            },
+            '401': ref('Unauthorized'),
+            '403': ref('Forbidden'),
+            '404': problem('No window with this id (or it ended long ago).'),
             '500': ref('InternalError'),
             '503': ref('Unavailable'),
           },

@@ -57,6 +57,7 @@ export const methodNotAllowed = (method: string, allow: string) =>
       headers: { allow },
     },
   );
+export const conflict = (detail: string) => new HttpError(409, 'conflict', 'Conflict', detail);
 export const payloadTooLarge = (limit: number) =>
   new HttpError(413, 'payload-too-large', 'Payload too large', `the body must be at most ${limit} bytes`);
 export const unsupportedMediaType = (detail: string) =>

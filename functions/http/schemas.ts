@@ -63,6 +63,15 @@ export const agentViewSchema = z.object({
   checks: z.array(checkSchema),
   labels: z.record(z.string(), z.string()),
   transitions: z.array(z.object({ state, at: time(), by: z.optional(z.string()) })),
+  maintenance: z.nullable(
+    z
+      .object({ id: z.string(), reason: z.string(), start: time(), end: time() })
+      .check(
+        z.describe(
+          'The active maintenance window covering this agent, if any: while it lasts the agent is never expired.',
+        ),
+      ),
+  ),
 });
 export type AgentView = z.output<typeof agentViewSchema>;
 
@@ -71,6 +80,30 @@ export const agentPageSchema = z.object({
   nextCursor: z.nullable(z.string().check(z.describe('Pass back as `cursor`; null on the last page.'))),
 });
 export type AgentPage = z.output<typeof agentPageSchema>;
+
+/** A maintenance window, as POST, GET and DELETE /v1/maintenance answer it. */
+export const windowViewSchema = z.object({
+  id: z.string(),
+  state: z.enum(['upcoming', 'active', 'ended']),
+  selector: z.object({
+    agentIds: z.optional(z.array(z.string())),
+    labels: z.optional(z.record(z.string(), z.string())),
+  }),
+  start: time(),
+  end: time().check(z.describe('The planned end.')),
+  endedAt: z.nullable(
+    time().check(z.describe('When DELETE ended it early (or cancelled it); null otherwise.')),
+  ),
+  reason: z.string(),
+  createdAt: time(),
+  createdBy: z.string(),
+});
+export type WindowView = z.output<typeof windowViewSchema>;
+
+export const windowListSchema = z.object({
+  items: z.array(windowViewSchema).check(z.describe('The active and upcoming windows, by start.')),
+});
+export type WindowList = z.output<typeof windowListSchema>;
 
 /** RFC 9457 problem details. `errors` lists input problems, one per JSON pointer. */
 export const problemSchema = z.object({

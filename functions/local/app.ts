@@ -2,6 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { FanoutEventPublisher } from '../adapters/events/fanout-publisher.js';
+import { LogEventPublisher } from '../adapters/events/log-publisher.js';
+import { WebhookEventPublisher } from '../adapters/events/webhook-publisher.js';
 import { LocalExpiryScheduler, type Timers, realTimers } from '../adapters/scheduler/local-scheduler.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { LocalStoreConfig } from './config.js';
@@ -15,7 +18,9 @@ import type {
   Clock,
   CoreDeps,
   GuardSettings,
+  EventPublisher,
   Log,
+  MaintenanceStore,
   MassExpiryStore,
   PulseStore,
 } from '../core/ports.js';
@@ -51,6 +56,8 @@ export interface LocalAppOptions {
   reconcileIntervalSeconds: number;
   /** Reaping: agents expired or deregistered longer than this are deleted; 0 or none: never. */
   reapAfterMs?: number;
+  /** Each event is also POSTed here (with retries); events are log lines in any case. */
+  eventsWebhookUrl?: string;
   /** The fleet pulse's bucket (core/pulse.ts); 1 s unless set. */
   pulseBucketSeconds?: number;
   /** The expiry guard's thresholds (core/expiry-guard.ts); none: expiries are not guarded. */
@@ -63,10 +70,17 @@ export interface LocalAppOptions {
   schedulerUnavailable?: () => boolean;
 }
 
+type LocalStore = AgentStore &
+  AgentDeleter &
+  CheckpointStore &
+  PulseStore &
+  MassExpiryStore &
+  MaintenanceStore;
+
 export interface LocalApp {
   url: string;
   scheduler: LocalExpiryScheduler;
-  store: AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore;
+  store: LocalStore;
   /** Calls the same handlers the HTTP server does, without a socket. */
   invokeHttp(event: APIGatewayProxyEventV2): ReturnType<ReturnType<typeof makeIngestHandler>>;
   /** One reconciler run now, as the timer would start it. */
@@ -82,6 +96,23 @@ export interface LocalApp {
 const RECONCILE = { precisionMs: 1_000, reportGraceMs: 30_000, fallbackMs: 30_000 };
 
 const TABLE_NAME = 'agents';
+
+/** The operate function's routes in AWS (cdk/api.ts). */
+const OPERATOR_ROUTES = new Set([
+  'DELETE /v1/agents/{agentId}',
+  'ANY /v1/maintenance',
+  'ANY /v1/maintenance/{id}',
+]);
+
+/**
+ * Events locally: a JSON log line each, and a POST to EVENTS_WEBHOOK_URL when set (with retries;
+ * a webhook that keeps failing leaves the events in their records for the reconciler).
+ */
+function localEvents(options: LocalAppOptions): EventPublisher {
+  const lines = new LogEventPublisher(options.log);
+  if (options.eventsWebhookUrl === undefined) return lines;
+  return new FanoutEventPublisher([lines, new WebhookEventPublisher({ url: options.eventsWebhookUrl })]);
+}
 
 /** Served by the local runner only (see http/openapi.ts). */
 export const OPENAPI_PATH = '/v1/openapi.json';
@@ -105,9 +136,11 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
       options.log.error('expiry delivery failed; dead-lettered', { payload, error }),
     ...(options.schedulerUnavailable === undefined ? {} : { unavailable: options.schedulerUnavailable }),
   });
-  // Metrics are CloudWatch EMF in AWS; locally the logs say it all.
+  // Metrics are CloudWatch EMF in AWS; locally the logs say it all, events included.
   const core: CoreDeps = {
     store,
+    maintenance: store,
+    events: localEvents(options),
     scheduler,
     clock,
     log: options.log,
@@ -142,12 +175,18 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
     metrics: noMetrics,
   });
   const ingest = makeIngestHandler({ core, policy: options.policy, authenticate: agentAuth, pulse });
-  const read = makeReadHandler({ store, authenticate: operatorAuth, log: options.log, clock });
-  const operate = makeOperateHandler({ core, authenticate: operatorAuth });
+  const read = makeReadHandler({
+    store,
+    maintenance: store,
+    authenticate: operatorAuth,
+    log: options.log,
+    clock,
+  });
+  const operate = makeOperateHandler({ core, maintenance: store, authenticate: operatorAuth });
   const openApi = json(200, buildOpenApiDocument());
   const invokeHttp = async (event: APIGatewayProxyEventV2) => {
     if (event.routeKey === 'ANY /v1/heartbeats') return ingest(event);
-    if (event.routeKey === 'DELETE /v1/agents/{agentId}') return operate(event);
+    if (OPERATOR_ROUTES.has(event.routeKey)) return operate(event);
     // The API's description, for tools and for trying the API out; it holds nothing secret.
     if (event.rawPath === OPENAPI_PATH) {
       return event.requestContext.http.method === 'GET'
@@ -244,7 +283,7 @@ function startReconciler(
 
 /** Opens the configured store; each adapter (and its SDK) is imported only when selected. */
 async function openStore(config: LocalStoreConfig): Promise<{
-  store: AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore;
+  store: LocalStore;
   close: () => Promise<void>;
 }> {
   if (config.kind === 'couchbase') {

@@ -38,6 +38,8 @@ const localSchema = z.extend(policySchema, {
   DYNAMODB_ENDPOINT: z.optional(
     z.url({ protocol: /^https?$/, hostname: /^(127\.0\.0\.1|localhost|\[::1\])$/ }),
   ),
+  // Each event is also POSTed here (with retries), to try an integration on a laptop.
+  EVENTS_WEBHOOK_URL: z.optional(z.url({ protocol: /^https?$/ })),
   HEARTBEAT_TOKEN: z._default(nonEmpty(), DEV_TOKEN),
   OPERATOR_TOKEN: z._default(nonEmpty(), DEV_OPERATOR_TOKEN),
   // per-agent: HEARTBEAT_TOKEN is the secret each agent's token derives from (npm run agent-token).
@@ -77,6 +79,7 @@ export function readLocalConfig(env: Env) {
     agentAuth: c.AGENT_AUTH,
     operatorTokenIsDefault: env.OPERATOR_TOKEN === undefined,
     reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
+    ...(c.EVENTS_WEBHOOK_URL === undefined ? {} : { eventsWebhookUrl: c.EVENTS_WEBHOOK_URL }),
     reapAfterMs: c.REAP_AFTER_DAYS * 86_400_000,
     pulseBucketSeconds: c.PULSE_BUCKET_SECONDS,
     // The local scheduler fires to the millisecond: look again soon.

@@ -16,6 +16,15 @@ export interface Route {
 export function matchRoute(path: string, method: string): Route {
   if (path === '/v1/heartbeats') return { routeKey: 'ANY /v1/heartbeats' };
   if (path === '/v1/agents') return { routeKey: 'ANY /v1/agents' };
+  if (path === '/v1/maintenance') return { routeKey: 'ANY /v1/maintenance' };
+  const window = /^\/v1\/maintenance\/([^/]+)$/.exec(path);
+  if (window?.[1] !== undefined) {
+    try {
+      return { routeKey: 'ANY /v1/maintenance/{id}', pathParameters: { id: decodeURIComponent(window[1]) } };
+    } catch {
+      return { routeKey: '$default' }; // malformed %-escape: no such route
+    }
+  }
   const agent = /^\/v1\/agents\/([^/]+)$/.exec(path);
   if (agent?.[1] !== undefined) {
     try {

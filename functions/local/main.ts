@@ -22,6 +22,7 @@ log.info('heartbeat service listening', {
   intervalSeconds: config.policy.defaultIntervalSeconds,
   minTtlSeconds: config.policy.minTtlSeconds,
   reconcileIntervalSeconds: config.reconcileIntervalSeconds,
+  eventsWebhook: config.eventsWebhookUrl ?? null,
   pulseBucketSeconds: config.pulseBucketSeconds,
   schedules: app.scheduler.size,
 });

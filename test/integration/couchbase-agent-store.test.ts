@@ -34,6 +34,7 @@ import {
   describeListOpenContract,
 } from '../support/store-contract.js';
 import { describePulseContract } from '../support/pulse-contract.js';
+import { describeMaintenanceContract } from '../support/maintenance-contract.js';
 
 // One bucket of the shared CouchbaseMock for this file (other files use buckets of their own), and
 // one connection to it, as a Lambda would hold. Each store starts empty: the bucket is flushed.
@@ -63,6 +64,11 @@ describeCheckpointContract('CouchbaseAgentStore on CouchbaseMock', async () => (
 }));
 
 describePulseContract('CouchbaseAgentStore on CouchbaseMock', async () => ({
+  store: await emptyStore(),
+  lists: false,
+}));
+
+describeMaintenanceContract('CouchbaseAgentStore on CouchbaseMock', async () => ({
   store: await emptyStore(),
   lists: false,
 }));
@@ -294,7 +300,9 @@ describe('CouchbaseAgentStore after an ambiguous write timeout', () => {
   it('settles an ambiguous insert the same way', async () => {
     const applied = await storeWithLostAnswer('applied');
     const created = await recordHeartbeat(core(applied.flaky), beat(1), UNLIMITED);
-    expect((await applied.store.get('srv-0001'))?.record).toStrictEqual(created.record);
+    // As committed, less its registration event, delivered (and removed) after the commit.
+    expect(created.record.outbox.map((event) => event.type)).toEqual(['agent.registered']);
+    expect((await applied.store.get('srv-0001'))?.record).toStrictEqual({ ...created.record, outbox: [] });
 
     const lost = await storeWithLostAnswer('not-applied');
     await expect(recordHeartbeat(core(lost.flaky), beat(1), UNLIMITED)).rejects.toBeInstanceOf(

@@ -36,6 +36,7 @@ import {
   describeListOpenContract,
 } from '../support/store-contract.js';
 import { describePulseContract } from '../support/pulse-contract.js';
+import { describeMaintenanceContract } from '../support/maintenance-contract.js';
 
 // One in-memory dynalite for this file; every test gets its own table so it starts empty.
 let dynalite: LocalDynamo;
@@ -75,6 +76,11 @@ describeCheckpointContract('DynamoDbAgentStore on dynalite', async () => ({
 }));
 
 describePulseContract('DynamoDbAgentStore on dynalite', async () => ({
+  store: (await freshStore()).store,
+  lists: true,
+}));
+
+describeMaintenanceContract('DynamoDbAgentStore on dynalite', async () => ({
   store: (await freshStore()).store,
   lists: true,
 }));

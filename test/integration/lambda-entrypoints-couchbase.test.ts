@@ -1,16 +1,19 @@
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateScheduleGroupCommand } from '@aws-sdk/client-scheduler';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TOKEN, heartbeatEvent, iamEvent } from '../support/api-events.js';
 import { createMockBucket } from '../support/couchbase-mock.js';
 import { motoSchedulerClient } from '../support/moto.js';
+import { motoEventSink } from '../support/moto-events.js';
 
 // The Lambda entry points with PERSISTENCE=couchbase: connection settings from a Secrets Manager
 // secret (moto), the store on CouchbaseMock, schedules on moto. Nothing can reach AWS.
 const group = 'heartbeat-entrypoints-couchbase';
+let sink: Awaited<ReturnType<typeof motoEventSink>>;
 
 beforeAll(async () => {
   const moto = inject('motoEndpoint');
+  sink = await motoEventSink(moto);
   const bucket = await createMockBucket(inject('couchbaseMock').httpPort, 'lambda-entrypoints');
   await motoSchedulerClient(moto).send(new CreateScheduleGroupCommand({ Name: group }));
   const secrets = new SecretsManagerClient({
@@ -36,6 +39,8 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_ENDPOINT_URL_SCHEDULER: moto,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: moto,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: moto,
+    EVENT_BUS_NAME: sink.busName,
     PERSISTENCE: 'couchbase',
     COUCHBASE_SECRET_ARN: couchbaseSecret.ARN,
     SCHEDULE_GROUP: group,
@@ -44,6 +49,10 @@ beforeAll(async () => {
     EXPIRY_DLQ_ARN: 'arn:aws:sqs:us-east-1:123456789012:expiry-dlq',
     HEARTBEAT_TOKENS_SECRET_ARN: tokenSecret.ARN,
   });
+});
+
+afterAll(() => {
+  sink?.close();
 });
 
 describe('Lambda entry points on Couchbase', () => {
@@ -70,5 +79,32 @@ describe('Lambda entry points on Couchbase', () => {
     expect(JSON.parse(stored.body)).toMatchObject({ state: 'deregistered' });
     const back = await ingest(heartbeatEvent({ agentId: 'cb-gone', ttlSeconds: 600 }));
     expect(JSON.parse(back.body)).toMatchObject({ state: 'alive' });
+    const events = (await sink.drain()).filter((event) => event.detail['agentId'] === 'cb-gone');
+    expect(events.map((event) => event['detail-type'])).toEqual([
+      'Agent Registered',
+      'Agent Deregistered',
+      'Agent Registered',
+    ]);
+  });
+
+  it('operate keeps maintenance windows in Couchbase: create, list, end', async () => {
+    const operate = (await import('../../functions/entrypoints/operate.js')).handler;
+    const end = new Date(Date.now() + 3_600_000).toISOString();
+    const created = await operate(
+      iamEvent({
+        method: 'POST',
+        path: '/v1/maintenance',
+        body: JSON.stringify({ selector: { agentIds: ['cb-gone'] }, end, reason: 'disk swap' }),
+      }),
+    );
+    expect(created.statusCode).toBe(201);
+    const { id } = JSON.parse(created.body) as { id: string };
+    const listed = JSON.parse((await operate(iamEvent({ method: 'GET', path: '/v1/maintenance' }))).body);
+    expect(listed.items).toEqual([expect.objectContaining({ id, state: 'active', reason: 'disk swap' })]);
+    const ended = await operate(iamEvent({ method: 'DELETE', path: `/v1/maintenance/${id}` }));
+    expect(JSON.parse(ended.body)).toMatchObject({ id, state: 'ended' });
+    expect(
+      JSON.parse((await operate(iamEvent({ method: 'GET', path: '/v1/maintenance' }))).body).items,
+    ).toEqual([]);
   });
 });

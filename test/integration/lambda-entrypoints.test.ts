@@ -11,14 +11,17 @@ import { AWS_TIMING } from '../../functions/core/timing.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { TOKEN, apiEvent, heartbeatEvent, iamEvent } from '../support/api-events.js';
 import { motoSchedulerClient } from '../support/moto.js';
+import { motoEventSink } from '../support/moto-events.js';
 
 // The Lambda entry points exactly as deployed (configuration from the environment, SDK clients
 // built at module load), pointed at dynalite and moto through the SDK's per-service endpoint
 // variables. Region and credentials are dummies: nothing can reach AWS.
 let dynalite: LocalDynamo;
+let sink: Awaited<ReturnType<typeof motoEventSink>>;
 const group = 'heartbeat-entrypoints';
 
 beforeAll(async () => {
+  sink = await motoEventSink(inject('motoEndpoint'));
   dynalite = await startDynalite();
   const dynamo = createLocalDynamoClient(dynalite.endpoint);
   await ensureAgentTable(dynamo, 'agents-entrypoints');
@@ -44,6 +47,8 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
     AWS_ENDPOINT_URL_SCHEDULER: moto,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: moto,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: moto,
+    EVENT_BUS_NAME: sink.busName,
     PERSISTENCE: 'dynamodb',
     TABLE_NAME: 'agents-entrypoints',
     SCHEDULE_GROUP: group,
@@ -57,6 +62,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  sink?.close();
   await dynalite?.close();
 });
 
@@ -131,5 +137,56 @@ describe('Lambda entry points', () => {
     const back = await ingest(heartbeatEvent({ agentId: 'lambda-2', ttlSeconds: 600 }));
     expect(JSON.parse(back.body)).toMatchObject({ state: 'alive' });
     await expect(schedule()).resolves.toBeDefined();
+
+    // Each transition reached the bus once, after it committed.
+    const events = (await sink.drain()).filter((event) => event.detail['agentId'] === 'lambda-2');
+    expect(events.map((event) => [event['detail-type'], event.detail['reregistered'] ?? null])).toEqual([
+      ['Agent Registered', false],
+      ['Agent Deregistered', null],
+      ['Agent Registered', true],
+    ]);
+  });
+
+  it('operate creates, lists, shows and ends a maintenance window; the read API shows it on the agent; both ends reach the bus', async () => {
+    const ingest = (await import('../../functions/entrypoints/ingest.js')).handler;
+    const operate = (await import('../../functions/entrypoints/operate.js')).handler;
+    const read = (await import('../../functions/entrypoints/read.js')).handler;
+    await ingest(heartbeatEvent({ agentId: 'lambda-3', ttlSeconds: 600, labels: { rack: 'r7' } }));
+    await sink.drain();
+
+    const end = new Date(Date.now() + 3_600_000).toISOString();
+    const created = await operate(
+      iamEvent({
+        method: 'POST',
+        path: '/v1/maintenance',
+        body: JSON.stringify({ selector: { labels: { rack: 'r7' } }, end, reason: 'rack r7 power work' }),
+      }),
+    );
+    expect(created.statusCode).toBe(201);
+    const window = JSON.parse(created.body) as { id: string };
+    expect(created.headers?.['location']).toBe(`/v1/maintenance/${window.id}`);
+    expect(JSON.parse(created.body)).toMatchObject({
+      state: 'active',
+      selector: { labels: { rack: 'r7' } },
+      reason: 'rack r7 power work',
+      createdBy: 'arn:aws:sts::123456789012:assumed-role/oncall/alice',
+    });
+    const listed = await operate(iamEvent({ method: 'GET', path: '/v1/maintenance' }));
+    expect((JSON.parse(listed.body) as { items: { id: string }[] }).items.map((w) => w.id)).toContain(
+      window.id,
+    );
+    const agent = JSON.parse((await read(iamEvent({ method: 'GET', path: '/v1/agents/lambda-3' }))).body);
+    expect(agent.maintenance).toMatchObject({ id: window.id, reason: 'rack r7 power work' });
+
+    const ended = await operate(iamEvent({ method: 'DELETE', path: `/v1/maintenance/${window.id}` }));
+    expect(JSON.parse(ended.body)).toMatchObject({ id: window.id, state: 'ended' });
+    const shown = await operate(iamEvent({ method: 'GET', path: `/v1/maintenance/${window.id}` }));
+    expect(JSON.parse(shown.body)).toMatchObject({ id: window.id, state: 'ended' });
+    expect(
+      JSON.parse((await read(iamEvent({ method: 'GET', path: '/v1/agents/lambda-3' }))).body).maintenance,
+    ).toBeNull();
+
+    const events = (await sink.drain()).filter((event) => event.detail['windowId'] === window.id);
+    expect(events.map((event) => event['detail-type'])).toEqual(['Maintenance Entered', 'Maintenance Left']);
   });
 });

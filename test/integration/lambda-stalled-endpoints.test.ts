@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { CreateScheduleGroupCommand } from '@aws-sdk/client-scheduler';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { DynamoDbAgentStore, createDocumentClient } from '../../functions/adapters/dynamodb/agent-store.js';
 import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { TOKEN, heartbeatEvent, iamEvent } from '../support/api-events.js';
 import { motoSchedulerClient } from '../support/moto.js';
+import { motoEventSink } from '../support/moto-events.js';
 
 // The Lambda entry points as deployed, with one backend replaced by a socket that accepts the
 // connection and never answers: every HTTP invocation must still answer, itself and in time, with
@@ -15,8 +17,10 @@ const LAMBDA_TIMEOUT_MS = 20_000;
 const group = 'heartbeat-stalled';
 let dynalite: LocalDynamo;
 let stall: { endpoint: string; close: () => Promise<void> };
+let sink: Awaited<ReturnType<typeof motoEventSink>>;
 
 beforeAll(async () => {
+  sink = await motoEventSink(inject('motoEndpoint'));
   dynalite = await startDynalite();
   const dynamo = createLocalDynamoClient(dynalite.endpoint);
   await ensureAgentTable(dynamo, 'agents-stalled');
@@ -26,6 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  sink?.close();
   await stall?.close();
   await dynalite?.close();
 });
@@ -40,7 +45,7 @@ function contextWith(ms: number): Context {
 }
 
 /** Fresh entry point modules, composed from this environment (module state is per import). */
-async function entryPoints(endpoints: { dynamodb: string; scheduler: string }) {
+async function entryPoints(endpoints: { dynamodb: string; scheduler: string; events?: string }) {
   vi.resetModules();
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
@@ -48,6 +53,8 @@ async function entryPoints(endpoints: { dynamodb: string; scheduler: string }) {
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events ?? inject('motoEndpoint'),
+    EVENT_BUS_NAME: sink.busName,
     PERSISTENCE: 'dynamodb',
     TABLE_NAME: 'agents-stalled',
     SCHEDULE_GROUP: group,
@@ -137,6 +144,34 @@ describe('Lambda entry points with a stalled backend (a socket that never answer
       );
       expect(reading.result.statusCode).toBe(503);
       expect(reading.ms).toBeLessThan(2_500);
+    },
+  );
+
+  it(
+    'the event bus stalled: a registering heartbeat is recorded and answered 200 in time; its event waits in the record',
+    { timeout: 60_000 },
+    async () => {
+      const { ingest, read } = await entryPoints({
+        dynamodb: dynalite.endpoint,
+        scheduler: inject('motoEndpoint'),
+        events: stall.endpoint,
+      });
+      const { result, ms } = await timed(() =>
+        ingest(heartbeatEvent({ agentId: 'stalled-3', ttlSeconds: 90 }), contextWith(LAMBDA_TIMEOUT_MS)),
+      );
+      console.log(`stalled event bus: a registering heartbeat answered ${result.statusCode} in ${ms} ms`);
+      expect(result.statusCode).toBe(200);
+      // The publication may use 40 % of the 5 s commit window at most; the marking write the rest.
+      expect(ms).toBeLessThan(3_500);
+      const agent = await read(iamEvent({ method: 'GET', path: '/v1/agents/stalled-3' }), contextWith(3_000));
+      expect(JSON.parse(agent.body)).toMatchObject({ state: 'alive' });
+      const dynamo = createLocalDynamoClient(dynalite.endpoint);
+      const store = new DynamoDbAgentStore(createDocumentClient(dynamo), { tableName: 'agents-stalled' });
+      const stored = await store.get('stalled-3');
+      dynamo.destroy();
+      expect(stored?.record.outbox).toEqual([
+        expect.objectContaining({ type: 'agent.registered', logged: true }),
+      ]);
     },
   );
 });

@@ -27,7 +27,7 @@ function setup() {
     scheduler,
     ingest: makeIngestHandler({ core, policy, authenticate: agentAuth }),
     read: makeReadHandler({ store, authenticate: operatorAuth, log, clock }),
-    operate: makeOperateHandler({ core, authenticate: operatorAuth }),
+    operate: makeOperateHandler({ core, maintenance: store, authenticate: operatorAuth }),
   };
 }
 

@@ -9,12 +9,14 @@ import {
   describeListOpenContract,
 } from '../support/store-contract.js';
 import { describePulseContract } from '../support/pulse-contract.js';
+import { describeMaintenanceContract } from '../support/maintenance-contract.js';
 
 describeAgentStoreContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
 describeListByStateContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
 describeListOpenContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
 describeCheckpointContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore() }));
 describePulseContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore(), lists: true }));
+describeMaintenanceContract('MemoryAgentStore', async () => ({ store: new MemoryAgentStore(), lists: true }));
 
 describe('MemoryAgentStore fault injection', () => {
   const down = () => new BackendUnavailableError('store', 'injected');

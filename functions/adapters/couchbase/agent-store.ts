@@ -27,15 +27,19 @@ import type {
   AgentStore,
   CallOptions,
   CheckpointStore,
+  MaintenanceStore,
   MassExpiryStore,
   MassMinute,
   PulseStore,
+  StoredWindows,
 } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { CouchbaseConnector } from './connection.js';
 import { OUTBOX_INDEX, STATE_INDEX, keyspacePath } from './indexes.js';
 import { claimMassSummary, countMassExpiry, readMassExpiries } from './mass-expiry.js';
 import { addPulse, readPulse } from './pulse.js';
+import { readWindows, writeWindows } from './maintenance.js';
+import type { MaintenanceWindow } from '../../core/maintenance.js';
 
 /**
  * Document key scheme: `agent::<agentId>`, the agentId verbatim (UTF-8, no normalisation). The
@@ -82,7 +86,7 @@ const CHECKPOINT_KEY_PREFIX = 'checkpoint::';
  * own write, as it does for every store.
  */
 export class CouchbaseAgentStore
-  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore
+  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore, MaintenanceStore
 {
   readonly #connector: CouchbaseConnector;
   readonly #keyspacePath: string;
@@ -143,6 +147,34 @@ export class CouchbaseAgentStore
         throw new VersionConflictError(agentId, { cause: error });
       }
       throw translateError(error, 'remove', agentId);
+    }
+  }
+
+  async readWindows(options?: CallOptions): Promise<StoredWindows> {
+    try {
+      return await readWindows(await this.#connector.collection(), kvOptions(options));
+    } catch (error) {
+      throw translateError(error, 'get', undefined);
+    }
+  }
+
+  async writeWindows(
+    windows: readonly MaintenanceWindow[],
+    expectedVersion: string | null,
+    options?: CallOptions,
+  ): Promise<void> {
+    const cas = expectedVersion === null ? null : parseVersion(expectedVersion);
+    try {
+      await writeWindows(await this.#connector.collection(), windows, cas, kvOptions(options));
+    } catch (error) {
+      if (
+        error instanceof DocumentExistsError ||
+        error instanceof CasMismatchError ||
+        error instanceof DocumentNotFoundError
+      ) {
+        throw new VersionConflictError('#maintenance', { cause: error });
+      }
+      throw translateError(error, 'replace', undefined);
     }
   }
 

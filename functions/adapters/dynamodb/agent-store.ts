@@ -18,15 +18,19 @@ import type {
   AgentStore,
   CallOptions,
   CheckpointStore,
+  MaintenanceStore,
   MassExpiryStore,
   MassMinute,
   PulseStore,
+  StoredWindows,
 } from '../../core/ports.js';
 import { withCallTimeout } from '../call-timeout.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { translateError } from './errors.js';
 import { claimMassSummary, countMassExpiry, readMassExpiries } from './mass-expiry.js';
 import { addPulse, readPulse } from './pulse.js';
+import { readWindows, writeWindows } from './maintenance.js';
+import type { MaintenanceWindow } from '../../core/maintenance.js';
 import { STATE_INDEX, STATE_SHARDS, stateShard, stateShardOf } from './table.js';
 
 /**
@@ -69,8 +73,9 @@ const cursorSchema = z.strictObject({
   after: z.optional(agentIdSchema),
 });
 // A scan's position is the last key it evaluated: an agent id, or the key of one of the items
-// that are not agents (a checkpoint, an hour of the pulse or of the mass-expiry counts).
-const INTERNAL_KEY = /^#(?:checkpoint|pulse|mass)#/;
+// that are not agents (a checkpoint, an hour of the pulse or of the mass-expiry counts, the
+// maintenance windows).
+const INTERNAL_KEY = /^#(?:checkpoint|pulse|mass|maintenance)#/;
 const scanCursorSchema = z.strictObject({
   after: z.union([agentIdSchema, z.string().check(z.regex(INTERNAL_KEY), z.maxLength(200))]),
 });
@@ -84,7 +89,7 @@ export interface DynamoDbAgentStoreOptions {
  * write checks and bumps. At the port the version is the opaque string `String(version)`.
  */
 export class DynamoDbAgentStore
-  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore
+  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore, MaintenanceStore
 {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
@@ -295,6 +300,18 @@ export class DynamoDbAgentStore
 
   claimMassSummary(minuteStart: number, options?: CallOptions): Promise<boolean> {
     return claimMassSummary(this.#client, this.#tableName, minuteStart, options);
+  }
+
+  readWindows(options?: CallOptions): Promise<StoredWindows> {
+    return readWindows(this.#client, this.#tableName, options);
+  }
+
+  writeWindows(
+    windows: readonly MaintenanceWindow[],
+    expectedVersion: string | null,
+    options?: CallOptions,
+  ): Promise<void> {
+    return writeWindows(this.#client, this.#tableName, windows, expectedVersion, options);
   }
 
   async loadCheckpoint(name: string, options?: CallOptions): Promise<string | null> {

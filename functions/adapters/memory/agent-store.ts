@@ -7,10 +7,13 @@ import type {
   AgentPage,
   AgentStore,
   CheckpointStore,
+  MaintenanceStore,
   MassExpiryStore,
   MassMinute,
   PulseStore,
+  StoredWindows,
 } from '../../core/ports.js';
+import type { MaintenanceWindow } from '../../core/maintenance.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
 export type MemoryStoreOperation =
@@ -24,7 +27,9 @@ export type MemoryStoreOperation =
   | 'countMassExpiry'
   | 'readMassExpiries'
   | 'claimMassSummary'
-  | 'deleteAgent';
+  | 'deleteAgent'
+  | 'readWindows'
+  | 'writeWindows';
 
 const cursorSchema = z.strictObject({ after: agentIdSchema });
 
@@ -51,8 +56,9 @@ interface Entry {
  * state by mutating an object it holds, which a real store would not allow either.
  */
 export class MemoryAgentStore
-  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore
+  implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore, MaintenanceStore
 {
+  #windows: { windows: MaintenanceWindow[]; version: number } | undefined;
   readonly #entries = new Map<string, Entry>();
   readonly #pulse = new Map<number, number>();
   readonly #mass = new Map<number, MassMinute>();
@@ -187,6 +193,23 @@ export class MemoryAgentStore
     this.#mass.set(minuteStart, { ...minute, summarized: true });
     if (fault !== undefined) throw fault.error;
     return !minute.summarized;
+  }
+
+  async readWindows(): Promise<StoredWindows> {
+    const fault = this.#takeFault('readWindows');
+    if (fault !== undefined) throw fault.error;
+    return this.#windows === undefined
+      ? { windows: [], version: null }
+      : { windows: structuredClone(this.#windows.windows), version: String(this.#windows.version) };
+  }
+
+  async writeWindows(windows: readonly MaintenanceWindow[], expectedVersion: string | null): Promise<void> {
+    const fault = this.#takeFault('writeWindows');
+    if (fault?.timing === 'before') throw fault.error;
+    const current = this.#windows === undefined ? null : String(this.#windows.version);
+    if (current !== expectedVersion) throw new VersionConflictError('#maintenance');
+    this.#windows = { windows: structuredClone([...windows]), version: ++this.#lastVersion };
+    if (fault !== undefined) throw fault.error;
   }
 
   #store(record: AgentRecord): Entry {
