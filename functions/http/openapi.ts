@@ -166,6 +166,16 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               description: 'Created; Location names it.',
               headers: { Location: { required: true, schema: { type: 'string' } } },
               content: { 'application/json': { schema: output(windowViewSchema) } },
+              links: {
+                GetMaintenanceWindow: {
+                  operationId: 'getMaintenanceWindow',
+                  parameters: { id: '$response.body#/id' },
+                },
+                EndMaintenanceWindow: {
+                  operationId: 'endMaintenanceWindow',
+                  parameters: { id: '$response.body#/id' },
+                },
+              },
             },
             '400': ref('InvalidRequest'),
             '401': ref('Unauthorized'),

@@ -1,6 +1,9 @@
 import type { Heartbeat } from '../../functions/core/heartbeat.js';
+import { BackendUnavailableError } from '../../functions/core/errors.js';
 import type {
   AgentStore,
+  EventPublisher,
+  PublishedEvent,
   Clock,
   CoreDeps,
   ExpiryGuardDeps,
@@ -120,4 +123,19 @@ export function ampleContext(awsRequestId?: string) {
     getRemainingTimeInMillis: () => 24 * 3600_000,
     ...(awsRequestId === undefined ? {} : { awsRequestId }),
   };
+}
+
+/** Keeps what is published; fails every call while `failing` (an event bus that is down). */
+export class RecordingPublisher implements EventPublisher {
+  readonly published: PublishedEvent[] = [];
+  failing = false;
+  calls = 0;
+  async publish(events: readonly PublishedEvent[]): Promise<void> {
+    this.calls++;
+    if (this.failing) throw new BackendUnavailableError('events', 'the event bus is down (test)');
+    this.published.push(...events);
+  }
+  types(): string[] {
+    return this.published.map((event) => event.detailType);
+  }
 }

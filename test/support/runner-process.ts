@@ -69,6 +69,13 @@ export interface Client {
     agentId: string,
     as?: 'operator' | 'agent',
   ): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** POST /v1/maintenance. */
+  createWindow(
+    body: Record<string, unknown>,
+    as?: 'operator' | 'agent',
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  listWindows(): Promise<{ status: number; body: Record<string, unknown> }>;
+  endWindow(id: string): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 /** The operators' token of every runner started here unless its env names another. */
@@ -92,6 +99,14 @@ export function client(url: string, token: string, operatorToken = RUNNER_OPERAT
         { method: 'DELETE' },
         as === 'operator' ? operatorToken : token,
       ),
+    createWindow: (body, as = 'operator') =>
+      call(
+        '/v1/maintenance',
+        { method: 'POST', body: JSON.stringify(body) },
+        as === 'operator' ? operatorToken : token,
+      ),
+    listWindows: () => call('/v1/maintenance', { method: 'GET' }, operatorToken),
+    endWindow: (id) => call(`/v1/maintenance/${encodeURIComponent(id)}`, { method: 'DELETE' }, operatorToken),
   };
 }
 

@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryAgentStore } from '../../functions/adapters/memory/agent-store.js';
 import { UNLIMITED } from '../../functions/core/budget.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
-import { HELD_MESSAGE, handleExpiry } from '../../functions/core/handle-expiry.js';
+import { type ExpiryOutcome, HELD_MESSAGE, handleExpiry } from '../../functions/core/handle-expiry.js';
 import { MAINTENANCE_LIMITS } from '../../functions/core/maintenance.js';
 import {
   announceWindows,
@@ -11,23 +12,20 @@ import {
   listOpenWindows,
   prune,
 } from '../../functions/core/maintenance-windows.js';
-import type { EventPublisher, PublishedEvent } from '../../functions/core/ports.js';
+import type { AgentStore, MaintenanceStore } from '../../functions/core/ports.js';
 import { reconcile } from '../../functions/core/reconcile.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
-import { FakeClock, RecordingLog, RecordingScheduler, coreDeps, makeHeartbeat } from '../support/fakes.js';
+import { scheduleNameFor } from '../../functions/core/schedule-name.js';
+import { expiresAt } from '../../functions/core/timing.js';
+import {
+  FakeClock,
+  RecordingLog,
+  RecordingPublisher,
+  RecordingScheduler,
+  coreDeps,
+  makeHeartbeat,
+} from '../support/fakes.js';
 import { makeWindow } from '../support/maintenance-contract.js';
-
-class RecordingPublisher implements EventPublisher {
-  readonly published: PublishedEvent[] = [];
-  failing = false;
-  async publish(events: readonly PublishedEvent[]): Promise<void> {
-    if (this.failing) throw new BackendUnavailableError('events', 'bus down');
-    this.published.push(...events);
-  }
-  types(): string[] {
-    return this.published.map((event) => event.detailType);
-  }
-}
 
 const TTL = 60;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -379,5 +377,109 @@ describe('maintenance events', () => {
     expect(s.events.types()).toEqual(['Maintenance Entered']);
     expect(s.log.withMessage('maintenance window started')).toHaveLength(1);
     expect(await announceWindows(s.deps, UNLIMITED)).toBe(0);
+  });
+});
+
+describe('windows racing heartbeats and firings (property)', () => {
+  it('a firing that starts after a covering window was created never expires the agent; every interleaving ends consistent', async () => {
+    const operation = fc.constantFrom('beat', 'fire', 'fireAfterWindow', 'end');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(operation, { minLength: 1, maxLength: 7 }),
+        fc.scheduler(),
+        async (ops, scheduler) => {
+          const s = setup();
+          await s.beat('web-1');
+          s.clock.advance(TTL + 1); // due: a firing now would expire it, but for the window
+          const store = s.store;
+          // Every store, windows and scheduler call of every operation is interleaved by fast-check.
+          const gated = {
+            ...s.deps,
+            store: {
+              get: scheduler.scheduleFunction((id: string) => store.get(id)),
+              create: scheduler.scheduleFunction((record) => store.create(record)),
+              replace: scheduler.scheduleFunction((record, version: string) =>
+                store.replace(record, version),
+              ),
+              listByState: (state, page) => store.listByState(state, page),
+              listOpen: (page) => store.listOpen(page),
+            } satisfies AgentStore,
+            maintenance: {
+              readWindows: scheduler.scheduleFunction(() => store.readWindows()),
+              writeWindows: scheduler.scheduleFunction((windows, version: string | null) =>
+                store.writeWindows(windows, version),
+              ),
+            } satisfies MaintenanceStore,
+            scheduler: {
+              upsert: scheduler.scheduleFunction((request) => s.scheduler.upsert(request)),
+              delete: scheduler.scheduleFunction((name: string) => s.scheduler.delete(name)),
+            },
+          };
+          const end = s.clock.now() + 600_000;
+          const created = createWindow(
+            gated,
+            { selector: { agentIds: ['web-1'] }, end: iso(end), reason: 'race' },
+            'oncall',
+            UNLIMITED,
+          );
+          const ended = ops.includes('end');
+          const afterWindow: Promise<ExpiryOutcome>[] = [];
+          const running = ops.map((op, i) => {
+            if (op === 'beat') {
+              return recordHeartbeat(
+                gated,
+                makeHeartbeat({ agentId: 'web-1', ttlSeconds: TTL }),
+                UNLIMITED,
+                `b${i}`,
+              );
+            }
+            if (op === 'fire') return handleExpiry(gated, 'web-1', `f${i}`, UNLIMITED);
+            if (op === 'end') {
+              return created.then((r) =>
+                r.kind === 'created' ? endWindow(gated, r.window.id, UNLIMITED) : undefined,
+              );
+            }
+            const firing = created.then(() => handleExpiry(gated, 'web-1', `w${i}`, UNLIMITED));
+            afterWindow.push(firing);
+            return firing;
+          });
+          await scheduler.waitFor(Promise.all([created, ...running]));
+
+          // Covered from its creation on: a firing after it holds or re-arms, never expires.
+          if (!ended) {
+            for (const outcome of await Promise.all(afterWindow))
+              expect(outcome.result.kind).not.toBe('expired');
+          }
+          const final = (await store.get('web-1'))?.record;
+          if (final === undefined) throw new Error('the agent is gone');
+          if (final.state === 'expired') {
+            // Only ever on a deadline that had passed, reported once.
+            expect(final.expiredAt).toBeLessThanOrEqual(s.clock.now());
+            expect(s.log.withMessage('agent expired')).toHaveLength(1);
+          } else {
+            if (final.maintenance !== undefined) {
+              expect(final.deadline).toBe(final.maintenance.until + TTL * 1000);
+            }
+            // The record vouches only for a schedule the scheduler holds, firing in time.
+            if (final.armedFor !== null) {
+              expect(s.scheduler.schedules.get(scheduleNameFor('web-1'))?.fireAt).toBeLessThanOrEqual(
+                expiresAt(final, s.deps.timing),
+              );
+            }
+          }
+          // And then, whatever happened: still covered, a firing never expires it; once the
+          // window is over (planned or early) and its TTL has passed, the next firing does.
+          if (final.state === 'alive' && !ended) {
+            const now = await handleExpiry(s.deps, 'web-1', 'later', UNLIMITED);
+            expect(now.result.kind).not.toBe('expired');
+          }
+          await s.reconcileNow();
+          s.clock.ms = end + TTL * 1000 + 1;
+          await handleExpiry(s.deps, 'web-1', 'last', UNLIMITED);
+          expect((await store.get('web-1'))?.record.state).toBe('expired');
+        },
+      ),
+      { numRuns: 200, seed: 20261203 },
+    );
   });
 });

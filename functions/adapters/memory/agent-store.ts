@@ -75,6 +75,11 @@ export class MemoryAgentStore
     this.#faults.set(op, queue);
   }
 
+  /** Drops every fault still queued: the store is back. */
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
   async get(agentId: string): Promise<StoredAgent | undefined> {
     const fault = this.#takeFault('get');
     if (fault !== undefined) throw fault.error;
