@@ -23,7 +23,7 @@ import { ESBUILD, esbuildOptions } from '../cdk/bundling.js';
 import { PROJECT_ROOT, entryPath } from '../cdk/project.js';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../functions/adapters/dynamodb/agent-store.js';
-import { ensureAgentTable } from '../functions/adapters/dynamodb/table.js';
+import { ensureAgentTable, ensureChecksTable } from '../functions/adapters/dynamodb/table.js';
 import { createLocalDynamoClient, startDynalite } from '../functions/local/dynalite.js';
 import { heartbeatEvent } from '../test/support/api-events.js';
 
@@ -139,6 +139,7 @@ export async function bundleFigures(): Promise<BundleFigures> {
   try {
     const dynamo = createLocalDynamoClient(dynalite.endpoint);
     await ensureAgentTable(dynamo, TABLE);
+    await ensureChecksTable(dynamo, `${TABLE}-checks`);
 
     const ingest = await bundle(path.join(workdir, 'ingest'), { entryPoints: [entryPath('ingest')] });
     const sdkOnly = await bundle(path.join(workdir, 'sdk-only'), {
@@ -259,6 +260,7 @@ function lambdaEnvironment(dynamoEndpoint: string, stubEndpoint: string): Record
     POWERTOOLS_LOG_LEVEL: 'INFO',
     PERSISTENCE: 'dynamodb',
     TABLE_NAME: TABLE,
+    CHECKS_TABLE_NAME: `${TABLE}-checks`,
     SCHEDULE_GROUP: 'bench-group',
     EXPIRY_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:bench-expiry`,
     SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/bench-scheduler`,

@@ -250,6 +250,11 @@ export class HeartbeatStack extends Stack {
         this.persistence.table.tableName,
         'DynamoDB table of agent records (retained on stack deletion)',
       );
+      output(
+        'ChecksTableName',
+        this.persistence.checksTable.tableName,
+        "DynamoDB table of agents' checks kept apart from their records (expire by TTL; retained on stack deletion)",
+      );
     }
     if (this.persistence instanceof CouchbasePersistence && this.persistence.securityGroup !== undefined) {
       output(

@@ -1,4 +1,5 @@
 import { Arn, ArnFormat, type CfnElement, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CHECKS_TTL_ATTRIBUTE } from '../functions/adapters/dynamodb/checks-table.js';
 import { PULSE_TTL_ATTRIBUTE } from '../functions/adapters/dynamodb/pulse.js';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -17,7 +18,7 @@ export type StoreAccess = 'ingest' | 'read' | 'readWrite' | 'reconcile';
 export interface Persistence {
   readonly kind: PersistenceConfig['kind'];
   readonly placement: FunctionPlacement | undefined;
-  /** Grants `fn` access to the store and sets PERSISTENCE and the variable naming the store. */
+  /** Grants `fn` access to the store and sets PERSISTENCE and the variables naming the store. */
   bind(fn: HeartbeatFunction, access: StoreAccess): void;
 }
 
@@ -51,10 +52,30 @@ const TABLE_ACTIONS: Record<StoreAccess, string[]> = {
   ],
 };
 
+/**
+ * What functions/adapters/dynamodb/checks-table.ts calls, per kind of access: a write of an alive
+ * agent may put its checks item first (PutItem, unconditional: the key is the content's digest),
+ * reading an agent whose item names checks gets them (GetItem), listing gets them for a page of
+ * agents (BatchGetItem). Nothing updates or deletes a checks item: the table's TTL removes it.
+ */
+const CHECKS_ACTIONS: Record<StoreAccess, string[]> = {
+  ingest: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  // The read API writes nothing, checks included.
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+  // Scanning and reaping read the agents a page at a time (BatchGetItem); expiring writes them.
+  reconcile: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem'],
+};
+
 export class DynamoDbPersistence extends Construct implements Persistence {
   readonly kind = 'dynamodb';
   readonly placement = undefined;
   readonly table: dynamodb.Table;
+  /**
+   * Checks kept apart from the agent items (functions/adapters/dynamodb/checks-table.ts): one item
+   * per agent and digest, keyed as `checksTableDefinition` there, which a template test compares.
+   */
+  readonly checksTable: dynamodb.Table;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -77,6 +98,17 @@ export class DynamoDbPersistence extends Construct implements Persistence {
       // Keys only: an index entry changes only when the state does, so heartbeats cost no index writes.
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
+    this.checksTable = new dynamodb.Table(this, 'Checks', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      // Agent items name checks items: the two tables are restored, and kept, together. A recovered
+      // or retained agent table without its checks would name checks that are gone.
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Items no agent names any more expire for free; nothing scans or deletes them.
+      timeToLiveAttribute: CHECKS_TTL_ATTRIBUTE,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 
   bind(fn: HeartbeatFunction, access: StoreAccess): void {
@@ -93,6 +125,10 @@ export class DynamoDbPersistence extends Construct implements Persistence {
       `AwsSolutions-IAM5[Resource::${nagRef(this.table.node.defaultChild as CfnElement, 'Arn')}/index/*]`,
       "The agent table's own indexes (`<table ARN>/index/*`, today only byState, which lists agents by state); no other table.",
     );
+    // Every function that reads or writes agents may meet checks kept apart. The checks table has
+    // no index, so the grant names the table alone (no wildcard to acknowledge).
+    fn.setEnvironment('CHECKS_TABLE_NAME', this.checksTable.tableName);
+    this.checksTable.grant(fn, ...CHECKS_ACTIONS[access]);
   }
 }
 

@@ -21,7 +21,7 @@ export const policySchema = z.object({
 });
 
 const persistenceSchema = z.discriminatedUnion('PERSISTENCE', [
-  z.object({ PERSISTENCE: z.literal('dynamodb'), TABLE_NAME: nonEmpty() }),
+  z.object({ PERSISTENCE: z.literal('dynamodb'), TABLE_NAME: nonEmpty(), CHECKS_TABLE_NAME: nonEmpty() }),
   z.object({ PERSISTENCE: z.literal('couchbase'), COUCHBASE_SECRET_ARN: nonEmpty() }),
 ]);
 
@@ -55,12 +55,12 @@ export type SchedulerConfig = ReturnType<typeof readSchedulerConfig>;
 // holds only what it needs. All are read once at start-up and fail fast with a clear message.
 
 export type PersistenceConfig =
-  { kind: 'dynamodb'; tableName: string } | { kind: 'couchbase'; secretId: string };
+  { kind: 'dynamodb'; tableName: string; checksTableName: string } | { kind: 'couchbase'; secretId: string };
 
 export function readPersistence(env: Env): PersistenceConfig {
   const c = parseOrThrow(persistenceSchema, { PERSISTENCE: 'dynamodb', ...env });
   return c.PERSISTENCE === 'dynamodb'
-    ? { kind: 'dynamodb', tableName: c.TABLE_NAME }
+    ? { kind: 'dynamodb', tableName: c.TABLE_NAME, checksTableName: c.CHECKS_TABLE_NAME }
     : { kind: 'couchbase', secretId: c.COUCHBASE_SECRET_ARN };
 }
 

@@ -100,7 +100,7 @@ export async function composeStore(
 ): Promise<AgentStore & AgentDeleter & CheckpointStore & PulseStore & MassExpiryStore & MaintenanceStore> {
   if (config.kind === 'dynamodb') {
     return createDynamoDbStore(
-      config.tableName,
+      config,
       clientConfig(() => metrics.count('StoreThrottles')),
     );
   }

@@ -1,5 +1,6 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAgentStore, createDocumentClient } from '../adapters/dynamodb/agent-store.js';
+import { systemClock } from '../adapters/system-clock.js';
 
 /**
  * The DynamoDB store for the functions. Imported statically and by name, as is the client: a
@@ -7,8 +8,11 @@ import { DynamoDbAgentStore, createDocumentClient } from '../adapters/dynamodb/a
  * bundle, parsed on every cold start).
  */
 export function createDynamoDbStore(
-  tableName: string,
+  tables: { tableName: string; checksTableName: string },
   clientConfig: DynamoDBClientConfig,
 ): DynamoDbAgentStore {
-  return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient(clientConfig)), { tableName });
+  return new DynamoDbAgentStore(createDocumentClient(new DynamoDBClient(clientConfig)), {
+    tableName: tables.tableName,
+    checks: { tableName: tables.checksTableName, clock: systemClock },
+  });
 }

@@ -96,6 +96,7 @@ export interface LocalApp {
 const RECONCILE = { precisionMs: 1_000, reportGraceMs: 30_000, fallbackMs: 30_000 };
 
 const TABLE_NAME = 'agents';
+const CHECKS_TABLE_NAME = 'agent-checks';
 
 /** The operate function's routes in AWS (cdk/api.ts). */
 const OPERATOR_ROUTES = new Set([
@@ -126,7 +127,7 @@ export async function startLocalApp(options: LocalAppOptions): Promise<LocalApp>
   const clock = options.clock ?? systemClock;
   const startedAt = clock.now();
   const timers = options.timers ?? realTimers;
-  const { store, close: closeStore } = await openStore(options.store);
+  const { store, close: closeStore } = await openStore(options.store, clock);
   let expire: (payload: unknown, context: { awsRequestId: string }) => Promise<void> = async () => undefined;
   const scheduler = new LocalExpiryScheduler({
     clock,
@@ -282,7 +283,10 @@ function startReconciler(
 }
 
 /** Opens the configured store; each adapter (and its SDK) is imported only when selected. */
-async function openStore(config: LocalStoreConfig): Promise<{
+async function openStore(
+  config: LocalStoreConfig,
+  clock: Clock,
+): Promise<{
   store: LocalStore;
   close: () => Promise<void>;
 }> {
@@ -297,7 +301,7 @@ async function openStore(config: LocalStoreConfig): Promise<{
   }
   const [
     { DynamoDbAgentStore, createDocumentClient },
-    { ensureAgentTable },
+    { ensureAgentTable, ensureChecksTable },
     { createLocalDynamoClient, startDynalite },
   ] = await Promise.all([
     import('../adapters/dynamodb/agent-store.js'),
@@ -315,8 +319,12 @@ async function openStore(config: LocalStoreConfig): Promise<{
   }
   const dynamo = createLocalDynamoClient(endpoint);
   await ensureAgentTable(dynamo, TABLE_NAME);
+  await ensureChecksTable(dynamo, CHECKS_TABLE_NAME);
   return {
-    store: new DynamoDbAgentStore(createDocumentClient(dynamo), { tableName: TABLE_NAME }),
+    store: new DynamoDbAgentStore(createDocumentClient(dynamo), {
+      tableName: TABLE_NAME,
+      checks: { tableName: CHECKS_TABLE_NAME, clock },
+    }),
     close: async () => {
       dynamo.destroy();
       await dynalite?.close();

@@ -97,6 +97,18 @@ describe('store (couchbase)', () => {
     expect(JSON.stringify(s.template.toJSON())).not.toContain('TABLE_NAME');
   });
 
+  it('has no checks table either: no table name in any function, no table output, no DynamoDB grant', () => {
+    for (const fn of [...Object.values(functions()), s.stack.reconciler.fn]) {
+      const variables = env(fn);
+      expect(variables).not.toHaveProperty('TABLE_NAME');
+      expect(variables).not.toHaveProperty('CHECKS_TABLE_NAME');
+      expect(JSON.stringify(roleStatements(s, fn.role))).not.toContain('dynamodb:');
+    }
+    const outputs = Object.keys(s.template.findOutputs('*'));
+    expect(outputs).not.toContain('AgentTableName');
+    expect(outputs).not.toContain('ChecksTableName');
+  });
+
   it.each(['Ingest', 'Read', 'Expiry'] as const)(
     'tells %s where the connection secret is, never what it holds',
     (name) => {

@@ -1,5 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { PULSE_TTL_ATTRIBUTE } from '../../functions/adapters/dynamodb/pulse.js';
+import {
+  CHECKS_TTL_ATTRIBUTE,
+  checksTableDefinition,
+} from '../../functions/adapters/dynamodb/checks-table.js';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +63,24 @@ const tableRead = {
   Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
   Resource: ['${Store/Agents.Arn}', '${Store/Agents.Arn}/index/*'],
 };
+// The checks table (checks kept apart): the table alone, it has no index. Writes put a checks
+// item (unconditionally), reads get one, lists get a page's; nobody updates, deletes, queries or
+// scans it: its TTL removes what no agent names.
+const checksReadWrite = {
+  Effect: 'Allow',
+  Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  Resource: '${Store/Checks.Arn}',
+};
+const checksRead = {
+  Effect: 'Allow',
+  Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+  Resource: '${Store/Checks.Arn}',
+};
+const checksReconcile = {
+  Effect: 'Allow',
+  Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  Resource: '${Store/Checks.Arn}',
+};
 const readTokens = { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '${AgentTokens}' };
 const scheduleWrites = (group: string) => [
   {
@@ -111,6 +133,11 @@ function agentTable() {
   return s.stack.persistence.table;
 }
 
+function checksTable() {
+  if (!(s.stack.persistence instanceof DynamoDbPersistence)) throw new Error('not in dynamodb mode');
+  return s.stack.persistence.checksTable;
+}
+
 function expiryFunctionName(): string {
   return propertiesOf(s, s.stack.expiry.function).FunctionName as string;
 }
@@ -123,6 +150,7 @@ const BASE_ENV = {
   NODE_OPTIONS: '--enable-source-maps',
   PERSISTENCE: 'dynamodb',
   TABLE_NAME: '${Store/Agents}',
+  CHECKS_TABLE_NAME: '${Store/Checks}',
 };
 const schedulerEnv = () => ({
   SCHEDULE_GROUP: s.stack.scheduling.group.scheduleGroupName,
@@ -329,26 +357,28 @@ describe('functions', () => {
 });
 
 describe('IAM: every statement', () => {
-  it('ingest: its log group, the table and its indexes, the group schedules, passing the scheduler role, publishing events, the token secret', () => {
+  it('ingest: its log group, the table and its indexes, getting and putting checks, the group schedules, passing the scheduler role, publishing events, the token secret', () => {
     expect(roleStatements(s, s.stack.ingest.role)).toEqual([
       writeLogs('Ingest'),
       tableIngest,
+      checksReadWrite,
       ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
       publishEvents,
       readTokens,
     ]);
   });
 
-  it('read: its log group, reading the table and its indexes; no token secret', () => {
-    expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), tableRead]);
+  it('read: its log group, reading the table and its indexes, getting checks (one or a batch) but never writing them; no token secret', () => {
+    expect(roleStatements(s, s.stack.read.role)).toEqual([writeLogs('Read'), tableRead, checksRead]);
   });
 
-  it('operate: its log group, the table, the group schedules (writing back one it deleted if its write fails, and deleting), publishing events', () => {
+  it('operate: its log group, the table, getting and putting checks, the group schedules (writing back one it deleted if its write fails, and deleting), publishing events', () => {
     const group = s.stack.scheduling.group.scheduleGroupName;
     const [writes, passRole] = scheduleWrites(group);
     expect(roleStatements(s, s.stack.operate.role)).toEqual([
       writeLogs('Operate'),
       tableReadWrite,
+      checksReadWrite,
       // CDK merges the delete into the writes' statement: the same resource.
       {
         ...writes,
@@ -359,20 +389,22 @@ describe('IAM: every statement', () => {
     ]);
   });
 
-  it('expiry: its log group, the table and its indexes, the DLQ, the group schedules, passing the scheduler role, publishing events', () => {
+  it('expiry: its log group, the table and its indexes, getting and putting checks, the DLQ, the group schedules, passing the scheduler role, publishing events', () => {
     expect(roleStatements(s, s.stack.expiry.role)).toEqual([
       writeLogs('Expiry'),
       tableReadWrite,
+      checksReadWrite,
       sendToDlq,
       ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
       publishEvents,
     ]);
   });
 
-  it('reconcile: its log group, reading, scanning and writing the table, the group schedules, passing the scheduler role, publishing events', () => {
+  it('reconcile: its log group, reading, scanning and writing the table, getting (one or a batch) and putting checks, the group schedules, passing the scheduler role, publishing events', () => {
     expect(roleStatements(s, s.stack.reconciler.fn.role)).toEqual([
       writeLogs('Reconciler/Function'),
       tableReconcile,
+      checksReconcile,
       ...scheduleWrites(s.stack.scheduling.group.scheduleGroupName),
       publishEvents,
     ]);
@@ -388,6 +420,30 @@ describe('IAM: every statement', () => {
     expect(tableActions(s.stack.expiry.role)).toContain('dynamodb:GetItem');
     // GET /v1/maintenance is the operate function's: the read API never writes, windows included.
     expect(tableActions(s.stack.read.role)).not.toContain('dynamodb:PutItem');
+  });
+
+  it('the checks table: every function that touches agents, on the table alone; nobody updates, deletes, queries or scans it (TTL removes items)', () => {
+    const fns = {
+      Ingest: s.stack.ingest,
+      Read: s.stack.read,
+      Operate: s.stack.operate,
+      Expiry: s.stack.expiry,
+      'Reconciler/Function': s.stack.reconciler.fn,
+    };
+    const onChecks = Object.entries(fns).map(([name, fn]) => [
+      name,
+      (roleStatements(s, fn.role) as Array<{ Action: string | string[]; Resource: unknown }>).filter(
+        (statement) => JSON.stringify(statement.Resource).includes('Store/Checks'),
+      ),
+    ]);
+    for (const [name, statements] of onChecks) {
+      expect(statements, String(name)).toHaveLength(1);
+      for (const statement of statements as Array<{ Action: string[]; Resource: unknown }>) {
+        expect(statement.Resource).toBe('${Store/Checks.Arn}');
+        for (const action of statement.Action)
+          expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem']).toContain(action);
+      }
+    }
   });
 
   it("the reconciler's schedule role is assumed by Scheduler for this account, and invokes only the reconcile function", () => {
@@ -617,6 +673,62 @@ describe('store (dynamodb)', () => {
   it('has no Couchbase secret or VPC', () => {
     expect(JSON.stringify(s.template.toJSON())).not.toContain('COUCHBASE');
     expect(s.template.findResources('AWS::EC2::SecurityGroup')).toEqual({});
+  });
+
+  it('has exactly two tables: the agents and their checks kept apart', () => {
+    s.template.resourceCountIs('AWS::DynamoDB::Table', 2);
+  });
+
+  it('leaves both tables unnamed: CloudFormation names them, so two stacks never collide', () => {
+    expect(propertiesOf(s, agentTable())).not.toHaveProperty('TableName');
+    expect(propertiesOf(s, checksTable())).not.toHaveProperty('TableName');
+  });
+});
+
+describe('checks table (dynamodb)', () => {
+  it('matches the table the code creates locally: key id (string), on demand, no index', () => {
+    const code = checksTableDefinition('checks');
+    const table = propertiesOf(s, checksTable());
+    expect(table.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+    expect(table.KeySchema).toEqual(code.KeySchema);
+    expect(table.AttributeDefinitions).toEqual(code.AttributeDefinitions);
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.BillingMode).toBe(code.BillingMode);
+    expect(table).not.toHaveProperty('GlobalSecondaryIndexes');
+    expect(table).not.toHaveProperty('LocalSecondaryIndexes');
+  });
+
+  it('expires checks items by TTL on the attribute the adapter writes', () => {
+    // Renaming it on a live table is a migration: items written under the old name never expire.
+    expect(CHECKS_TTL_ATTRIBUTE).toBe('expiresAtSeconds');
+    expect(propertiesOf(s, checksTable()).TimeToLiveSpecification).toEqual({
+      AttributeName: CHECKS_TTL_ATTRIBUTE,
+      Enabled: true,
+    });
+  });
+
+  it('is encrypted, recoverable to a point in time and retained, as the agent table whose items name it', () => {
+    const resources = s.template.toJSON().Resources;
+    const protection = (table: Parameters<Synth['logicalId']>[0]) => {
+      const resource = resources[s.logicalId(table)] as {
+        Properties: Record<string, unknown>;
+        DeletionPolicy: unknown;
+        UpdateReplacePolicy: unknown;
+      };
+      return {
+        PointInTimeRecoverySpecification: resource.Properties.PointInTimeRecoverySpecification,
+        SSESpecification: resource.Properties.SSESpecification,
+        DeletionPolicy: resource.DeletionPolicy,
+        UpdateReplacePolicy: resource.UpdateReplacePolicy,
+      };
+    };
+    expect(protection(checksTable())).toEqual({
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(protection(checksTable())).toEqual(protection(agentTable()));
   });
 });
 
@@ -938,7 +1050,7 @@ describe('events', () => {
 });
 
 describe('outputs', () => {
-  it('tell the operator where the API, token, schedules, DLQ, logs, dashboard, table and events are', () => {
+  it('tell the operator where the API, token, schedules, DLQ, logs, dashboard, tables and events are', () => {
     const outputs = Object.fromEntries(
       Object.entries(s.template.findOutputs('*')).map(([key, output]) => [key, s.render(output.Value)]),
     );
@@ -957,6 +1069,7 @@ describe('outputs', () => {
       OperatorPolicyArn: '${Api/OperatorPolicy}',
       DashboardUrl: expect.stringContaining('#dashboards:name=${Monitoring/Dashboard}'),
       AgentTableName: '${Store/Agents}',
+      ChecksTableName: '${Store/Checks}',
       EventBusName: '${Events/Bus}',
       EventBusArn: '${Events/Bus.Arn}',
       EventSource: 'heartbeat-expiry',

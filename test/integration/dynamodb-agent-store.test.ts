@@ -13,7 +13,13 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DynamoDbAgentStore, createDocumentClient } from '../../functions/adapters/dynamodb/agent-store.js';
-import { agentTableDefinition, ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
+import {
+  agentTableDefinition,
+  ensureAgentTable,
+  ensureChecksTable,
+} from '../../functions/adapters/dynamodb/table.js';
+import { systemClock } from '../../functions/adapters/system-clock.js';
+import type { Clock } from '../../functions/core/ports.js';
 import { BackendUnavailableError, VersionConflictError } from '../../functions/core/errors.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { makeReconcileHandler } from '../../functions/handlers/reconcile.js';
@@ -53,10 +59,18 @@ afterAll(async () => {
   await dynalite?.close();
 });
 
-async function freshStore(): Promise<{ store: DynamoDbAgentStore; tableName: string }> {
+/** A store as deployed: its agent table and a table for checks kept apart, both new. */
+async function freshStore(
+  clock: Clock = systemClock,
+): Promise<{ store: DynamoDbAgentStore; tableName: string }> {
   const tableName = `agents-dynamodb-store-${++tables}`;
   await ensureAgentTable(client, tableName);
-  return { store: new DynamoDbAgentStore(createDocumentClient(client), { tableName }), tableName };
+  await ensureChecksTable(client, `${tableName}-checks`);
+  const store = new DynamoDbAgentStore(createDocumentClient(client), {
+    tableName,
+    checks: { tableName: `${tableName}-checks`, clock },
+  });
+  return { store, tableName };
 }
 
 describeAgentStoreContract('DynamoDbAgentStore on dynalite', async () => ({
@@ -358,3 +372,141 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+describe('checks kept apart (issue 11): a heartbeat whose checks did not change writes one small item', () => {
+  // Write units as dynalite bills them (ReturnConsumedCapacity on every write this client sends).
+  function meteredClient() {
+    const units: { table: string; units: number }[] = [];
+    // A client of its own: a document client shares its base client's middleware.
+    const own = createLocalDynamoClient(dynalite.endpoint);
+    onTestFinished(() => own.destroy());
+    const documents = createDocumentClient(own);
+    documents.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { ReturnConsumedCapacity?: string; TableName?: string };
+        input.ReturnConsumedCapacity = 'TOTAL';
+        const result = await next(args);
+        const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } })
+          .ConsumedCapacity;
+        if (consumed?.CapacityUnits !== undefined && input.TableName !== undefined) {
+          units.push({ table: input.TableName, units: consumed.CapacityUnits });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'meterCapacity' },
+    );
+    return { documents, units };
+  }
+  const bigChecks = Array.from({ length: 5 }, (_, i) => ({
+    name: `check-${i}`,
+    status: 'pass' as const,
+    output: 'x'.repeat(200),
+  }));
+
+  async function setup(clock = new FakeClock()) {
+    const tableName = `agents-dynamodb-store-${++tables}`;
+    await ensureAgentTable(client, tableName);
+    await ensureChecksTable(client, `${tableName}-checks`);
+    const { documents, units } = meteredClient();
+    const store = new DynamoDbAgentStore(documents, {
+      tableName,
+      checks: { tableName: `${tableName}-checks`, clock },
+    });
+    const raw = async (agentId: string) =>
+      (await createDocumentClient(client).send(new GetCommand({ TableName: tableName, Key: { agentId } })))
+        .Item;
+    return { store, units, raw, clock, tableName };
+  }
+
+  it('writes the checks apart once they repeat, then only the small item (1 unit instead of 2); reads give the whole record', async () => {
+    const s = await setup();
+    const first = await s.store.create(makeAgentRecord({ checks: bigChecks }));
+    expect((await s.raw('srv-0001'))?.['checks']).toHaveLength(5); // a new agent: inline
+    const read = await s.store.get('srv-0001');
+    s.units.length = 0;
+
+    // Same checks: the checks item is written once, then the agent item names it.
+    const second = await s.store.replace(
+      makeAgentRecord({ checks: bigChecks, seq: 43 }),
+      read?.version ?? '',
+    );
+    expect(s.units.map((u) => u.table)).toEqual([`${s.tableName}-checks`, s.tableName]);
+    const item = await s.raw('srv-0001');
+    expect(item?.['checks']).toBeUndefined();
+    expect(item?.['checksRef']).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    s.units.length = 0;
+
+    const third = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 44 }), second.version);
+    expect(s.units).toEqual([{ table: s.tableName, units: 1 }]);
+    expect(first.version).not.toBe(third.version);
+
+    // Every read gives the record whole: get, and both listings.
+    const expected = makeAgentRecord({ checks: bigChecks, seq: 44 });
+    expect((await s.store.get('srv-0001'))?.record).toStrictEqual(expected);
+    expect((await s.store.listOpen({ limit: 10, cursor: null })).items).toStrictEqual([expected]);
+    expect((await s.store.listByState('alive', { limit: 10, cursor: null })).items).toStrictEqual([expected]);
+  });
+
+  it('puts changed checks inline again (2 units, as before), and an agent that is not alive always inline', async () => {
+    const s = await setup();
+    await s.store.create(makeAgentRecord({ checks: bigChecks }));
+    let stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 43 }), '1');
+    stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 44 }), stored.version);
+    expect((await s.raw('srv-0001'))?.['checksRef']).toBeDefined();
+    s.units.length = 0;
+
+    const changed = bigChecks.map((check, i) => (i === 0 ? { ...check, status: 'fail' as const } : check));
+    stored = await s.store.replace(makeAgentRecord({ checks: changed, seq: 45 }), stored.version);
+    expect(s.units).toEqual([{ table: s.tableName, units: 2 }]);
+    expect((await s.raw('srv-0001'))?.['checks']).toHaveLength(5);
+    expect((await s.store.get('srv-0001'))?.record.checks).toStrictEqual(changed);
+
+    stored = await s.store.replace(makeAgentRecord({ checks: changed, seq: 46 }), stored.version);
+    stored = await s.store.replace(makeAgentRecord({ checks: changed, seq: 47 }), stored.version);
+    expect((await s.raw('srv-0001'))?.['checksRef']).toBeDefined();
+    await s.store.replace(makeAgentRecord({ checks: changed, seq: 47, state: 'expired' }), stored.version);
+    const expired = await s.raw('srv-0001');
+    expect(expired?.['checks']).toHaveLength(5);
+    expect(expired?.['checksRef']).toBeUndefined();
+  });
+
+  it('writes the checks item again before its expiry draws near, and keeps small checks inline', async () => {
+    const s = await setup();
+    await s.store.create(makeAgentRecord({ checks: bigChecks }));
+    let stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 43 }), '1');
+    const expiresAt = (await s.raw('srv-0001'))?.['checksExpiresAt'];
+    s.clock.advance(13 * 86_400); // 17 days left: still far enough
+    stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 44 }), stored.version);
+    expect((await s.raw('srv-0001'))?.['checksExpiresAt']).toBe(expiresAt);
+    s.clock.advance(2 * 86_400); // 15 days left: written again
+    s.units.length = 0;
+    await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 45 }), stored.version);
+    expect(s.units.map((u) => u.table)).toEqual([`${s.tableName}-checks`, s.tableName]);
+    expect(Number((await s.raw('srv-0001'))?.['checksExpiresAt'])).toBeGreaterThan(Number(expiresAt));
+
+    // The default record's two short checks: apart they would save nothing.
+    await s.store.create(makeAgentRecord({ agentId: 'srv-small' }));
+    await s.store.replace(makeAgentRecord({ agentId: 'srv-small', seq: 43 }), '1');
+    expect((await s.raw('srv-small'))?.['checksRef']).toBeUndefined();
+  });
+
+  it('a version this store did not read or write keeps them inline (another instance wrote it)', async () => {
+    const s = await setup();
+    await s.store.create(makeAgentRecord({ checks: bigChecks }));
+    const other = new DynamoDbAgentStore(createDocumentClient(client), {
+      tableName: s.tableName,
+      checks: { tableName: `${s.tableName}-checks`, clock: s.clock },
+    });
+    const read = await other.get('srv-0001');
+    const written = await other.replace(makeAgentRecord({ checks: bigChecks, seq: 43 }), read?.version ?? '');
+    await other.replace(makeAgentRecord({ checks: bigChecks, seq: 44 }), written.version);
+    expect((await s.raw('srv-0001'))?.['checksRef']).toBeDefined();
+    // The first store last knew version 1: it writes inline, and the result reads back the same.
+    await expect(
+      s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 45 }), '1'),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    const fresh = await s.store.get('srv-0001');
+    await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 45 }), fresh?.version ?? '');
+    expect((await s.store.get('srv-0001'))?.record.seq).toBe(45);
+  });
+});

@@ -5,7 +5,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
+import { ensureAgentTable, ensureChecksTable } from '../../functions/adapters/dynamodb/table.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { AWS_TIMING } from '../../functions/core/timing.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
@@ -25,6 +25,7 @@ beforeAll(async () => {
   dynalite = await startDynalite();
   const dynamo = createLocalDynamoClient(dynalite.endpoint);
   await ensureAgentTable(dynamo, 'agents-entrypoints');
+  await ensureChecksTable(dynamo, 'agents-entrypoints-checks');
   dynamo.destroy();
   const moto = inject('motoEndpoint');
   await motoSchedulerClient(moto).send(new CreateScheduleGroupCommand({ Name: group }));
@@ -51,6 +52,7 @@ beforeAll(async () => {
     EVENT_BUS_NAME: sink.busName,
     PERSISTENCE: 'dynamodb',
     TABLE_NAME: 'agents-entrypoints',
+    CHECKS_TABLE_NAME: 'agents-entrypoints-checks',
     SCHEDULE_GROUP: group,
     EXPIRY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:expiry',
     SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler-invoke-expiry',

@@ -4,7 +4,7 @@ import { CreateScheduleGroupCommand } from '@aws-sdk/client-scheduler';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoDbAgentStore, createDocumentClient } from '../../functions/adapters/dynamodb/agent-store.js';
-import { ensureAgentTable } from '../../functions/adapters/dynamodb/table.js';
+import { ensureAgentTable, ensureChecksTable } from '../../functions/adapters/dynamodb/table.js';
 import { type LocalDynamo, createLocalDynamoClient, startDynalite } from '../../functions/local/dynalite.js';
 import { TOKEN, heartbeatEvent, iamEvent } from '../support/api-events.js';
 import { motoSchedulerClient } from '../support/moto.js';
@@ -24,6 +24,7 @@ beforeAll(async () => {
   dynalite = await startDynalite();
   const dynamo = createLocalDynamoClient(dynalite.endpoint);
   await ensureAgentTable(dynamo, 'agents-stalled');
+  await ensureChecksTable(dynamo, 'agents-stalled-checks');
   dynamo.destroy();
   await motoSchedulerClient(inject('motoEndpoint')).send(new CreateScheduleGroupCommand({ Name: group }));
   stall = await stalledEndpoint();
@@ -57,6 +58,7 @@ async function entryPoints(endpoints: { dynamodb: string; scheduler: string; eve
     EVENT_BUS_NAME: sink.busName,
     PERSISTENCE: 'dynamodb',
     TABLE_NAME: 'agents-stalled',
+    CHECKS_TABLE_NAME: 'agents-stalled-checks',
     SCHEDULE_GROUP: group,
     EXPIRY_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:expiry',
     SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler-invoke-expiry',

@@ -43,13 +43,18 @@ describe('configuration', () => {
   });
 
   it('selects DynamoDB by default and Couchbase by PERSISTENCE, each with what it needs', () => {
-    expect(readPersistence({ TABLE_NAME: 't' })).toEqual({ kind: 'dynamodb', tableName: 't' });
+    expect(readPersistence({ TABLE_NAME: 't', CHECKS_TABLE_NAME: 'c' })).toEqual({
+      kind: 'dynamodb',
+      tableName: 't',
+      checksTableName: 'c',
+    });
     expect(readPersistence({ PERSISTENCE: 'couchbase', COUCHBASE_SECRET_ARN: 's' })).toEqual({
       kind: 'couchbase',
       secretId: 's',
     });
     expect(() => readPersistence({ PERSISTENCE: 'couchbase' })).toThrow(/COUCHBASE_SECRET_ARN/);
     expect(() => readPersistence({ PERSISTENCE: 'mongodb' })).toThrow(/PERSISTENCE/);
+    expect(() => readPersistence({ TABLE_NAME: 't' })).toThrow(/CHECKS_TABLE_NAME/);
   });
 
   it("keeps the operators' token apart from the agents'", () => {

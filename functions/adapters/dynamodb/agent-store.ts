@@ -9,11 +9,18 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod/mini';
-import { type AgentRecord, type AgentState, type StoredAgent, upgradeRecord } from '../../core/agent.js';
+import {
+  type AgentRecord,
+  type AgentState,
+  type CheckResult,
+  type StoredAgent,
+  upgradeRecord,
+} from '../../core/agent.js';
 import { BackendUnavailableError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
 import type {
   AgentDeleter,
+  Clock,
   AgentPage,
   AgentStore,
   CallOptions,
@@ -25,6 +32,7 @@ import type {
   StoredWindows,
 } from '../../core/ports.js';
 import { withCallTimeout } from '../call-timeout.js';
+import { ChecksTable, type KnownChecks, knownChecks, missingChecks, planChecks } from './checks-table.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { translateError } from './errors.js';
 import { claimMassSummary, countMassExpiry, readMassExpiries } from './mass-expiry.js';
@@ -82,21 +90,37 @@ const scanCursorSchema = z.strictObject({
 
 export interface DynamoDbAgentStoreOptions {
   tableName: string;
+  /**
+   * A table for checks kept apart (checks-table.ts), and the clock their expiry is reckoned by;
+   * without one every record keeps its checks in its own item.
+   */
+  checks?: { tableName: string; clock: Clock };
 }
+
+/** Agents remembered at most (a Lambda instance serves one request at a time; the runner many). */
+const KNOWN_CHECKS_MAX = 10_000;
 
 /**
  * One item per agent: the AgentRecord's fields plus a numeric `version` that every conditional
- * write checks and bumps. At the port the version is the opaque string `String(version)`.
+ * write checks and bumps. At the port the version is the opaque string `String(version)`. With a
+ * checks table, an alive agent whose checks are unchanged since the version it replaces keeps
+ * them there, and its item names them (`checksRef`, `checksExpiresAt`): see checks-table.ts.
  */
 export class DynamoDbAgentStore
   implements AgentStore, AgentDeleter, CheckpointStore, PulseStore, MassExpiryStore, MaintenanceStore
 {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
+  readonly #checks: ChecksTable | undefined;
+  readonly #known = new Map<string, KnownChecks>();
 
   constructor(client: DynamoDBDocumentClient, options: DynamoDbAgentStoreOptions) {
     this.#client = client;
     this.#tableName = options.tableName;
+    this.#checks =
+      options.checks === undefined
+        ? undefined
+        : new ChecksTable(client, options.checks.tableName, options.checks.clock);
   }
 
   async get(agentId: string, options?: CallOptions): Promise<StoredAgent | undefined> {
@@ -118,7 +142,15 @@ export class DynamoDbAgentStore
     } catch (error) {
       throw translateError(error, 'GetItem', agentId);
     }
-    return item === undefined ? undefined : toStoredAgent(item);
+    if (item === undefined) return undefined;
+    const parts = splitItem(item);
+    const checks =
+      parts.ref === undefined
+        ? undefined
+        : await this.#checksTable(agentId).get({ agentId, digest: parts.ref }, options);
+    const stored = toStoredAgent(parts, checks);
+    this.#remember(stored, parts.expiresAtSeconds);
+    return stored;
   }
 
   async create(record: AgentRecord, options?: CallOptions): Promise<StoredAgent> {
@@ -128,7 +160,8 @@ export class DynamoDbAgentStore
         this.#client.send(
           new PutCommand({
             TableName: this.#tableName,
-            Item: { ...record, version, stateShard: stateShardOf(record) },
+            // A new agent's checks are inline: whether they stay the same is yet to be seen.
+            Item: agentItem(record, version),
             ConditionExpression: 'attribute_not_exists(agentId)',
           }),
           { abortSignal },
@@ -137,18 +170,21 @@ export class DynamoDbAgentStore
     } catch (error) {
       throw translateError(error, 'PutItem', record.agentId);
     }
-    return { record, version: String(version) };
+    const stored = { record, version: String(version) };
+    this.#remember(stored, undefined);
+    return stored;
   }
 
   async replace(record: AgentRecord, expectedVersion: string, options?: CallOptions): Promise<StoredAgent> {
     const expected = parseVersion(expectedVersion);
     const version = expected + 1;
+    const apart = await this.#checksApart(record, expectedVersion, options);
     try {
       await withCallTimeout(options, (abortSignal) =>
         this.#client.send(
           new PutCommand({
             TableName: this.#tableName,
-            Item: { ...record, version, stateShard: stateShardOf(record) },
+            Item: agentItem(record, version, apart),
             // Also fails when the item does not exist (no version to compare), so a replace
             // never recreates an agent that is gone.
             ConditionExpression: '#version = :expected',
@@ -161,7 +197,68 @@ export class DynamoDbAgentStore
     } catch (error) {
       throw translateError(error, 'PutItem', record.agentId);
     }
-    return { record, version: String(version) };
+    const stored = { record, version: String(version) };
+    this.#remember(stored, apart?.expiresAtSeconds);
+    return stored;
+  }
+
+  /** Whether the record's checks go apart (planChecks), their item written first if need be. */
+  async #checksApart(
+    record: AgentRecord,
+    expectedVersion: string,
+    options: CallOptions | undefined,
+  ): Promise<{ digest: string; expiresAtSeconds: number } | undefined> {
+    if (this.#checks === undefined) return undefined;
+    const plan = planChecks(record, this.#known.get(record.agentId), expectedVersion, this.#checks.now);
+    if (plan === undefined) return undefined;
+    const expiresAtSeconds =
+      plan.put || plan.expiresAtSeconds === undefined
+        ? await this.#checks.put({ agentId: record.agentId, digest: plan.digest }, record.checks, options)
+        : plan.expiresAtSeconds;
+    return { digest: plan.digest, expiresAtSeconds };
+  }
+
+  #remember(stored: StoredAgent, expiresAtSeconds: number | undefined): void {
+    if (this.#checks === undefined) return;
+    const agentId = stored.record.agentId;
+    this.#known.delete(agentId);
+    if (this.#known.size >= KNOWN_CHECKS_MAX) this.#known.delete(this.#known.keys().next().value ?? '');
+    this.#known.set(agentId, knownChecks(stored.version, stored.record, expiresAtSeconds));
+  }
+
+  #checksTable(agentId: string): ChecksTable {
+    if (this.#checks === undefined) {
+      throw new Error(`agent item ${agentId} keeps its checks apart, but no checks table is configured`);
+    }
+    return this.#checks;
+  }
+
+  /** Items as records, their checks kept apart read in one BatchGet; those missing are `missing`. */
+  async #toRecords(
+    items: readonly Record<string, unknown>[],
+    options: CallOptions | undefined,
+  ): Promise<{ records: AgentRecord[]; missing: number }> {
+    const parts = items.map(splitItem);
+    const refs = parts.flatMap((p) =>
+      p.ref === undefined ? [] : [{ agentId: String(p.fields['agentId']), digest: p.ref }],
+    );
+    const checks =
+      refs.length === 0
+        ? new Map<string, CheckResult[]>()
+        : await this.#checksTable(refs[0]?.agentId ?? '').getMany(refs, options);
+    const records: AgentRecord[] = [];
+    let missing = 0;
+    for (const part of parts) {
+      const agentId = String(part.fields['agentId']);
+      try {
+        if (part.ref !== undefined && !checks.has(agentId))
+          throw missingChecks({ agentId, digest: part.ref });
+        records.push(toStoredAgent(part, checks.get(agentId)).record);
+      } catch {
+        missing++;
+      }
+    }
+    return { records, missing };
   }
 
   async deleteAgent(agentId: string, expectedVersion: string, options?: CallOptions): Promise<void> {
@@ -183,6 +280,7 @@ export class DynamoDbAgentStore
     } catch (error) {
       throw translateError(error, 'DeleteItem', agentId);
     }
+    this.#known.delete(agentId);
   }
 
   /**
@@ -270,15 +368,7 @@ export class DynamoDbAgentStore
     const next = output.LastEvaluatedKey?.['agentId'];
     // One record that cannot be read (an unknown schemaVersion, a bad manual edit) is counted and
     // skipped: failing the page would stop the reconciler at it for good.
-    const items: AgentRecord[] = [];
-    let unreadable = 0;
-    for (const item of output.Items ?? []) {
-      try {
-        items.push(toStoredAgent(item).record);
-      } catch {
-        unreadable++;
-      }
-    }
+    const { records: items, missing: unreadable } = await this.#toRecords(output.Items ?? [], options);
     return { items, cursor: typeof next === 'string' ? encodeCursor({ after: next }) : null, unreadable };
   }
 
@@ -366,10 +456,9 @@ export class DynamoDbAgentStore
       } catch (error) {
         throw translateError(error, 'BatchGetItem', undefined);
       }
-      for (const item of output.Responses?.[this.#tableName] ?? []) {
-        const { record } = toStoredAgent(item);
-        found.set(record.agentId, record);
-      }
+      const { records, missing } = await this.#toRecords(output.Responses?.[this.#tableName] ?? [], options);
+      if (missing > 0) throw new Error(`${missing} listed agent items could not be read`);
+      for (const record of records) found.set(record.agentId, record);
       pending = output.UnprocessedKeys?.[this.#tableName]?.Keys ?? [];
     }
     return found;
@@ -393,14 +482,54 @@ function checkpointKey(name: string): string {
   return `${CHECKPOINT_KEY_PREFIX}${name}`;
 }
 
-function toStoredAgent(item: Record<string, unknown>): StoredAgent {
+interface ItemParts {
+  fields: Record<string, unknown>;
+  version: unknown;
+  /** The digest of checks kept apart, and their item's expiry. */
+  ref?: string;
+  expiresAtSeconds?: number;
+}
+
+/** An agent item's record fields, apart from what only the item has. */
+function splitItem(item: Record<string, unknown>): ItemParts {
   // stateShard is the index key, derived from the record: not part of it.
-  const { version, stateShard: _shard, ...fields } = item;
+  const { version, stateShard: _shard, checksRef, checksExpiresAt, ...fields } = item;
+  return {
+    fields,
+    version,
+    ...(typeof checksRef === 'string' ? { ref: checksRef } : {}),
+    ...(typeof checksExpiresAt === 'number' ? { expiresAtSeconds: checksExpiresAt } : {}),
+  };
+}
+
+function toStoredAgent(parts: ItemParts, checks?: CheckResult[]): StoredAgent {
+  const { fields, version } = parts;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
     throw new Error(`agent item ${String(fields['agentId'])} has no valid version attribute`);
   }
   return {
-    record: upgradeRecord(fields, `agent item ${String(fields['agentId'])}`),
+    record: upgradeRecord(
+      checks === undefined ? fields : { ...fields, checks },
+      `agent item ${String(fields['agentId'])}`,
+    ),
     version: String(version),
+  };
+}
+
+/** The item a record is written as: with its checks, or naming them where they are kept apart. */
+export function agentItem(
+  record: AgentRecord,
+  version: number,
+  apart?: { digest: string; expiresAtSeconds: number },
+): Record<string, unknown> {
+  const shard = stateShardOf(record);
+  if (apart === undefined) return { ...record, version, stateShard: shard };
+  const { checks: _checks, ...rest } = record;
+  return {
+    ...rest,
+    checksRef: apart.digest,
+    checksExpiresAt: apart.expiresAtSeconds,
+    version,
+    stateShard: shard,
   };
 }

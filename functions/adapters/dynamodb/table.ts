@@ -9,6 +9,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import type { AgentRecord, AgentState } from '../../core/agent.js';
+import { checksTableDefinition } from './checks-table.js';
 
 /** Index for listing agents by state; the CDK stack must define the same. */
 export const STATE_INDEX = 'byState';
@@ -65,14 +66,32 @@ export interface EnsureTableOptions {
  * Creates the agent table unless it exists, then waits until it is ACTIVE. Safe to call on every
  * start and from several processes at once: losing the creation race is not an error.
  */
-export async function ensureAgentTable(
+export function ensureAgentTable(
   client: DynamoDBClient,
   tableName: string,
   options: EnsureTableOptions = {},
 ): Promise<void> {
+  return ensureTable(client, agentTableDefinition(tableName), options);
+}
+
+/** The same for the table of checks kept apart (checks-table.ts). */
+export function ensureChecksTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: EnsureTableOptions = {},
+): Promise<void> {
+  return ensureTable(client, checksTableDefinition(tableName), options);
+}
+
+async function ensureTable(
+  client: DynamoDBClient,
+  definition: CreateTableCommandInput,
+  options: EnsureTableOptions,
+): Promise<void> {
+  const tableName = definition.TableName ?? '';
   if (!(await tableExists(client, tableName))) {
     try {
-      await client.send(new CreateTableCommand(agentTableDefinition(tableName)));
+      await client.send(new CreateTableCommand(definition));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
