@@ -29,9 +29,9 @@ const COLORS: Record<Design, string> = {
 
 /** The runs behind the document: fixed seeds, so the same code and prices write the same text. */
 export async function measureForDocument(progress: (message: string) => void) {
-  const run = async (label: string, shape: Partial<FleetShape>) => {
+  const run = async (label: string, shape: Partial<FleetShape>, checksApart = true) => {
     progress(`simulating ${label} ...`);
-    return simulate({ ...DEFAULT_SHAPE, hours: 3, ...shape });
+    return simulate({ ...DEFAULT_SHAPE, hours: 3, ...shape }, { checksApart });
   };
   const byInterval = new Map<number, Measurement>();
   for (const interval of INTERVALS) {
@@ -40,21 +40,20 @@ export async function measureForDocument(progress: (message: string) => void) {
       await run(`${interval} s / ${3 * interval} s`, { intervalSeconds: interval, ttlSeconds: 3 * interval }),
     );
   }
+  // What keeping checks apart saves: the same fleets with every record's checks inline.
+  const inline = await run('30 s / 90 s, checks inline', { agents: 100, hours: 1 }, false);
   // The largest record a heartbeat can make: the body is at most 64 KiB, so 50 checks of 1,200 B.
-  const large = await run('a large record (50 checks of 1,200 B)', {
-    checks: 50,
-    outputBytes: 1_200,
-    agents: 50,
-    hours: 1,
-  });
+  const largeShape = { checks: 50, outputBytes: 1_200, agents: 50, hours: 1 };
+  const large = await run('a large record (50 checks of 1,200 B)', largeShape);
+  const largeInline = await run('a large record, checks inline', largeShape, false);
   const ttl5 = await run('TTL 5 x the interval', { intervalSeconds: 30, ttlSeconds: 150, hours: 2 });
-  return { byInterval, large, ttl5 };
+  return { byInterval, inline, large, largeInline, ttl5 };
 }
 
 export async function buildDocument(
   progress: (message: string) => void,
 ): Promise<{ markdown: string; svg: string }> {
-  const { byInterval, large, ttl5 } = await measureForDocument(progress);
+  const { byInterval, inline, large, largeInline, ttl5 } = await measureForDocument(progress);
   const designs = Object.keys(DESIGNS) as Design[];
   const estimates = new Map<string, Estimate>();
   const key = (interval: number, agents: number, design: Design) => `${interval}/${agents}/${design}`;
@@ -119,8 +118,8 @@ export async function buildDocument(
   const figures30 = measuredRows(m30);
   const figures60 = measuredRows(m60);
   const ours = get(30, 18_000, 'coalesced');
-  const wruPerRecordWrite = (m: Measurement) =>
-    m.dynamo.recordWriteUnits / Math.max(1, m.dynamo.recordWrites);
+  const unitsPerHeartbeat = (m: Measurement) => m.dynamo.writeUnits / m.counts.heartbeats;
+  const readsPerHeartbeat = (m: Measurement) => m.dynamo.readUnits / m.counts.heartbeats;
   const writesPerHeartbeat = (m: Measurement) =>
     (m.scheduler.updateSchedule + m.scheduler.createSchedule) / m.counts.heartbeats;
   const logLine = ours.lines.find((line) => line.service === 'CloudWatch Logs');
@@ -198,14 +197,22 @@ Total ${usd(ours.monthlyUsd)} a month; ${bindingSentence(ours)}.
 
 ## Cost reductions
 
-- **DynamoDB writes.** A typical record (${shape.checks} checks of ${shape.outputBytes} B) is
-  ${Math.round(m30.storedBytesPerAgent).toLocaleString('en-US')} B, ${wruPerRecordWrite(m30).toFixed(2)} write units per
-  record write; the largest a heartbeat can make (50 checks of 1,200 B: the body is at most 64 KiB)
-  is ${Math.round(large.storedBytesPerAgent).toLocaleString('en-US')} B, ${wruPerRecordWrite(large).toFixed(1)} write units
-  for every heartbeat. Writes are ${usd(dynamoWrites?.monthlyUsd ?? 0)} of the ${usd(ours.monthlyUsd)} above.
-  The checks dominate the record: kept apart, so that a heartbeat whose checks did not change
-  writes only the small record (about 0.4 KB, one unit), they would cost a heartbeat one unit
-  instead of ${Math.ceil(wruPerRecordWrite(m30))} (typical) or ${Math.ceil(wruPerRecordWrite(large))} (large).
+- **DynamoDB writes: checks kept apart.** The checks are most of a record: a typical one (${shape.checks}
+  checks of ${shape.outputBytes} B) is ${Math.round(inline.storedBytesPerAgent).toLocaleString('en-US')} B with them inline, the largest a
+  heartbeat can make (50 checks of 1,200 B: the body is at most 64 KiB)
+  ${Math.round(largeInline.storedBytesPerAgent).toLocaleString('en-US')} B. So the DynamoDB adapter keeps an alive agent's checks, while they stay
+  the same, in a table of their own, and a heartbeat whose checks did not change writes only the
+  agent's small item naming them (\`functions/adapters/dynamodb/checks-table.ts\`; changed checks
+  go inline as before, so no heartbeat costs more). Measured write units per heartbeat, all
+  writes: typical ${unitsPerHeartbeat(inline).toFixed(2)} inline, ${unitsPerHeartbeat(m30).toFixed(2)} apart; large
+  ${unitsPerHeartbeat(largeInline).toFixed(1)} inline, ${unitsPerHeartbeat(large).toFixed(1)} apart. It stays consistent because a checks item
+  is written before the agent item that names it commits and is never changed (its key is the
+  digest of its content), so a committed record always names checks that exist; the writes that
+  keep naming it write it again before its 30-day expiry draws near, an agent that is not alive
+  keeps its checks inline, and items no agent names expire by the table's TTL, free and never
+  scanned. The price: reading a record whose checks are apart is two reads, about
+  ${readsPerHeartbeat(m30).toFixed(2)} read units per heartbeat instead of ${readsPerHeartbeat(inline).toFixed(2)} (reads cost a fifth of writes).
+  Writes are now ${usd(dynamoWrites?.monthlyUsd ?? 0)} of the ${usd(ours.monthlyUsd)} above.
 - **Scheduler writes.** Coalescing writes the schedule ${writesPerHeartbeat(m30).toFixed(3)} times per
   heartbeat at TTL = 3 x the interval (target 0.5) and ${writesPerHeartbeat(ttl5).toFixed(3)} at
   TTL = 5 x (target 0.3): a longer TTL against the interval means fewer writes.

@@ -1,5 +1,12 @@
 import { MemoryAgentStore } from '../functions/adapters/memory/agent-store.js';
-import { stateShardOf } from '../functions/adapters/dynamodb/table.js';
+import { agentItem } from '../functions/adapters/dynamodb/agent-store.js';
+import {
+  CHECKS_TTL_ATTRIBUTE,
+  type KnownChecks,
+  checksExpiry,
+  knownChecks,
+  planChecks,
+} from '../functions/adapters/dynamodb/checks-table.js';
 import type { AgentRecord, AgentState, StoredAgent } from '../functions/core/agent.js';
 import type { MaintenanceWindow } from '../functions/core/maintenance.js';
 import { pulseSlot } from '../functions/core/pulse.js';
@@ -8,6 +15,7 @@ import type {
   AgentPage,
   AgentStore,
   CheckpointStore,
+  Clock,
   MaintenanceStore,
   MassExpiryStore,
   MassMinute,
@@ -29,9 +37,12 @@ export interface DynamoMeter {
   writeUnits: number;
   /** Of which: the byState index (keys only), written when an item is created, changes state or goes. */
   indexWriteUnits: number;
-  /** Write units of record writes alone, and how many there were. */
+  /** Write units of record writes alone (the agent items), and how many there were. */
   recordWrites: number;
   recordWriteUnits: number;
+  /** Checks written apart (checks-table.ts), and their write units. */
+  checksWrites: number;
+  checksWriteUnits: number;
   /**
    * The fleet pulse's writes: one per function instance per bucket, whatever the fleet's size, so
    * they scale with instances, not agents.
@@ -56,6 +67,8 @@ export function emptyDynamoMeter(): DynamoMeter {
     indexWriteUnits: 0,
     recordWrites: 0,
     recordWriteUnits: 0,
+    checksWrites: 0,
+    checksWriteUnits: 0,
     pulseUpdates: 0,
     pulseWriteUnits: 0,
     fixedReadUnits: 0,
@@ -66,7 +79,8 @@ export function emptyDynamoMeter(): DynamoMeter {
 /**
  * Every store port over the in-memory store, metering what the DynamoDB adapter would send for
  * each call: its request, and its request units from the size of the item as that adapter writes
- * it (the record with `version` and `stateShard`; the pulse's hourly item; the windows item).
+ * it (agentItem: the record with `version` and `stateShard`, its checks inline or kept apart by
+ * the adapter's own rule, planChecks; the pulse's hourly item; the windows item).
  * Reads of records are strongly consistent, as the adapter's are; the reconciler's scan is
  * eventually consistent and reads every item of the table, open or not (its filter applies after
  * the read), which is how it is counted: each pass, the whole table.
@@ -79,6 +93,16 @@ export class MeteredStore
   /** Item sizes by agent id, to bill writes by the larger of the old and new item. */
   readonly #bytes = new Map<string, number>();
   readonly #pulseHours = new Map<number, Record<string, number>>();
+  /** As the adapter knows them: which checks each agent's version names, and how. */
+  readonly #known = new Map<string, KnownChecks>();
+  /** Sizes of the checks items the agents' items name (what reading them costs). */
+  readonly #checksBytes = new Map<string, number>();
+
+  /** `checksApart` false: every record keeps its checks inline (the adapter without a checks table). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly options: { checksApart: boolean } = { checksApart: true },
+  ) {}
 
   reset(): void {
     Object.assign(this.meter, emptyDynamoMeter());
@@ -97,21 +121,53 @@ export class MeteredStore
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
     this.meter.getItem++;
-    this.meter.readUnits += readUnits(this.#bytes.get(agentId) ?? 0);
-    return this.inner.get(agentId);
+    this.meter.readUnits += readUnits(this.#bytes.get(agentId) ?? 0) + this.#checksReadUnits(agentId);
+    const stored = await this.inner.get(agentId);
+    if (stored !== undefined) {
+      const expiresAt = this.#known.get(agentId)?.expiresAtSeconds;
+      this.#known.set(agentId, knownChecks(stored.version, stored.record, expiresAt));
+    }
+    return stored;
   }
 
   async create(record: AgentRecord): Promise<StoredAgent> {
     const stored = await this.#conditional(record.agentId, () => this.inner.create(record));
-    this.#written(record, stored.version, undefined);
+    this.#written(record, stored.version, undefined, undefined);
     return stored;
   }
 
   async replace(record: AgentRecord, expectedVersion: string): Promise<StoredAgent> {
     const before = (await this.inner.get(record.agentId))?.record;
+    // The adapter's rule for the checks: apart (written first if need be), or inline.
+    const plan = this.options.checksApart
+      ? planChecks(record, this.#known.get(record.agentId), expectedVersion, this.clock.now())
+      : undefined;
+    let apart: { digest: string; expiresAtSeconds: number } | undefined;
+    if (plan !== undefined) {
+      let expiresAtSeconds = plan.expiresAtSeconds;
+      if (plan.put || expiresAtSeconds === undefined) {
+        expiresAtSeconds = checksExpiry(this.clock.now());
+        const bytes = dynamoItemBytes({
+          id: `${record.agentId}#${plan.digest}`,
+          checks: record.checks,
+          [CHECKS_TTL_ATTRIBUTE]: expiresAtSeconds,
+        });
+        this.meter.putItem++;
+        this.meter.checksWrites++;
+        this.meter.checksWriteUnits += writeUnits(bytes);
+        this.#bill(writeUnits(bytes), 0);
+        this.#checksBytes.set(record.agentId, bytes);
+      }
+      apart = { digest: plan.digest, expiresAtSeconds };
+    }
     const stored = await this.#conditional(record.agentId, () => this.inner.replace(record, expectedVersion));
-    this.#written(record, stored.version, before);
+    this.#written(record, stored.version, before, apart);
     return stored;
+  }
+
+  #checksReadUnits(agentId: string): number {
+    const apart = this.#known.get(agentId)?.expiresAtSeconds !== undefined;
+    return apart ? readUnits(this.#checksBytes.get(agentId) ?? 0) : 0;
   }
 
   /** A conditional write whose condition fails is billed as a write of the stored item. */
@@ -130,6 +186,7 @@ export class MeteredStore
     this.meter.deleteItem++;
     this.#bill(writeUnits(this.#bytes.get(agentId) ?? 0), 1);
     this.#bytes.delete(agentId);
+    this.#known.delete(agentId);
   }
 
   async listByState(state: AgentState, page: { limit: number; cursor: string | null }): Promise<AgentPage> {
@@ -139,8 +196,10 @@ export class MeteredStore
     this.meter.query += 16;
     this.meter.readUnits += 16 * 0.5;
     this.meter.fixedReadUnits += 16 * 0.5;
-    for (const record of result.items)
-      this.meter.readUnits += readUnits(this.#bytes.get(record.agentId) ?? 0);
+    for (const record of result.items) {
+      this.meter.readUnits +=
+        readUnits(this.#bytes.get(record.agentId) ?? 0) + this.#checksReadUnits(record.agentId);
+    }
     return result;
   }
 
@@ -151,6 +210,8 @@ export class MeteredStore
       this.meter.scan += Math.max(1, Math.ceil(this.#bytes.size / page.limit));
       this.meter.readUnits += readUnits(this.tableBytes, false);
     }
+    // The checks of the open agents that keep them apart, read with a consistent BatchGet.
+    for (const record of result.items) this.meter.readUnits += this.#checksReadUnits(record.agentId);
     return result;
   }
 
@@ -222,8 +283,14 @@ export class MeteredStore
     await this.inner.writeWindows(windows, expectedVersion);
   }
 
-  #written(record: AgentRecord, version: string, before: AgentRecord | undefined): void {
-    const bytes = dynamoItemBytes({ ...record, version: Number(version), stateShard: stateShardOf(record) });
+  #written(
+    record: AgentRecord,
+    version: string,
+    before: AgentRecord | undefined,
+    apart: { digest: string; expiresAtSeconds: number } | undefined,
+  ): void {
+    const bytes = dynamoItemBytes(agentItem(record, Number(version), apart));
+    this.#known.set(record.agentId, knownChecks(version, record, apart?.expiresAtSeconds));
     const units = writeUnits(bytes, this.#bytes.get(record.agentId) ?? 0);
     // The keys-only index: an entry put on create, and moved (delete + put) on a change of state.
     const indexWrites = before === undefined ? 1 : before.state === record.state ? 0 : 2;

@@ -123,7 +123,10 @@ interface Agent {
  * in time order, and meters what they ask of each AWS service. Nothing here decides how many
  * calls a heartbeat makes: the product's code does, as deployed.
  */
-export async function simulate(shape: FleetShape): Promise<Measurement> {
+export async function simulate(
+  shape: FleetShape,
+  options: { checksApart: boolean } = { checksApart: true },
+): Promise<Measurement> {
   const rand = random(shape.seed);
   const queue = new KeyedMinHeap<() => Promise<void>>();
   let now = Date.UTC(2026, 0, 5, 0, 0, 0);
@@ -147,7 +150,7 @@ export async function simulate(shape: FleetShape): Promise<Measurement> {
     logLines: 0,
     logBytes: 0,
   };
-  const store = new MeteredStore();
+  const store = new MeteredStore(clock, options);
   const api = new SimulatedSchedulerApi({
     plan: (name, time) =>
       time === undefined ? queue.delete(`fire:${name}`) : at(time, `fire:${name}`, () => fire(name)),
