@@ -5,8 +5,7 @@ import { checkSchema } from './heartbeat.js';
 // code is typed from these, `npm run event-schemas` writes them to docs/events/ as JSON Schema,
 // and the tests validate what is published against the committed files.
 
-/** EventBridge `source` of every event; rules match on it. */
-export const EVENT_SOURCE = 'heartbeat-expiry';
+export { EVENT_SOURCE } from './event-source.js';
 
 const time = () => z.iso.datetime();
 const labels = z.record(z.string(), z.string());

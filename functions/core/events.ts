@@ -4,7 +4,7 @@ import type { DetailType, EventDetail } from './event-schemas.js';
 import type { MetricName, PublishedEvent } from './ports.js';
 import { toIso } from './time.js';
 
-export { EVENT_SOURCE } from './event-schemas.js';
+export { EVENT_SOURCE } from './event-source.js';
 
 /** The on-call line each event writes once, when first delivered, and the metric it counts. */
 interface LineStyle {

@@ -3,16 +3,11 @@ import { callOptions } from './budget.js';
 import { publishEvents, writeLine } from './deliver-events.js';
 import { BackendUnavailableError, VersionConflictError } from './errors.js';
 import { eventIdOf } from './events.js';
-import {
-  MAINTENANCE_LIMITS,
-  type MaintenanceWindow,
-  type WindowBody,
-  effectiveEnd,
-  isOpen,
-} from './maintenance.js';
+import { MAINTENANCE_LIMITS, type MaintenanceWindow, effectiveEnd, isOpen } from './maintenance.js';
 import type { Budget, CoreDeps, MaintenanceStore, PublishedEvent } from './ports.js';
 import { toIso } from './time.js';
 import type { FieldProblem } from './validation.js';
+import type { WindowBody } from './window-body.js';
 
 // The operator's use cases on maintenance windows (issue 10): create, list, end early, and the
 // announcement of each window's start and end (a line and an event, at least once).

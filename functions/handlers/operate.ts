@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { deregisterAgent } from '../core/deregister.js';
 import { isValidAgentId } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
-import { windowBodySchema } from '../core/maintenance.js';
+import { windowBodySchema } from '../core/window-body.js';
 import {
   type MaintenanceDeps,
   createWindow,

@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { agentIdSchema, heartbeatBodySchema } from '../core/heartbeat.js';
 import { LIMITS } from '../core/limits.js';
-import { MAINTENANCE_LIMITS, windowBodySchema } from '../core/maintenance.js';
+import { MAINTENANCE_LIMITS } from '../core/maintenance.js';
+import { windowBodySchema } from '../core/window-body.js';
 import {
   agentPageSchema,
   agentViewSchema,
