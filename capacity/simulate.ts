@@ -86,6 +86,25 @@ export interface Measurement {
 
 export type PeakSeries = 'heartbeats' | 'scheduleWrites' | 'invocations' | 'putEvents' | 'writeUnits';
 
+export function emptyCounts(): Measurement['counts'] {
+  return {
+    heartbeats: 0,
+    registrations: 0,
+    recoveries: 0,
+    expiries: 0,
+    deaths: 0,
+    restarts: 0,
+    checkChanges: 0,
+    ingestInvocations: 0,
+    expiryInvocations: 0,
+    reconcileRuns: 0,
+    putEventsCalls: 0,
+    events: 0,
+    logLines: 0,
+    logBytes: 0,
+  };
+}
+
 /** Deterministic numbers in [0, 1) (mulberry32): a run is reproducible from its seed. */
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -134,22 +153,7 @@ export async function simulate(
   const at = (time: number, key: string, run: () => Promise<void>) =>
     queue.set(key, Math.max(time, now), run);
 
-  const counts: Measurement['counts'] = {
-    heartbeats: 0,
-    registrations: 0,
-    recoveries: 0,
-    expiries: 0,
-    deaths: 0,
-    restarts: 0,
-    checkChanges: 0,
-    ingestInvocations: 0,
-    expiryInvocations: 0,
-    reconcileRuns: 0,
-    putEventsCalls: 0,
-    events: 0,
-    logLines: 0,
-    logBytes: 0,
-  };
+  const counts = emptyCounts();
   const store = new MeteredStore(clock, options);
   const api = new SimulatedSchedulerApi({
     plan: (name, time) =>
@@ -341,7 +345,7 @@ export async function simulate(
   await run(now + shape.warmupMinutes * 60_000);
   store.reset();
   Object.assign(api.meter, { createSchedule: 0, updateSchedule: 0, deleteSchedule: 0, invocations: 0 });
-  for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = 0;
+  Object.assign(counts, emptyCounts());
   Object.assign(eventMeter, { calls: 0, entries: 0 });
   Object.assign(logMeter, { lines: 0, bytes: 0 });
   minutes.clear();

@@ -8,7 +8,7 @@ import { dynamoItemBytes, readUnits, writeUnits } from '../../capacity/dynamo-si
 import { emptyDynamoMeter } from '../../capacity/metered-store.js';
 import { apiGatewayUsd, customMetricsUsd, estimate, peakRate, roundUp } from '../../capacity/model.js';
 import { PRICE_TABLE } from '../../capacity/prices.js';
-import { DEFAULT_SHAPE, type Measurement, simulate } from '../../capacity/simulate.js';
+import { DEFAULT_SHAPE, type Measurement, emptyCounts, simulate } from '../../capacity/simulate.js';
 import { FUNCTION_DEFAULTS } from '../../cdk/heartbeat-function.js';
 
 // The capacity calculator (issue 11): its arithmetic on cases worked out by hand, its measured
@@ -21,23 +21,7 @@ function handMeasurement(overrides: Partial<Measurement['counts']> = {}): Measur
   return {
     shape: { ...DEFAULT_SHAPE, agents: 10 },
     seconds: 1_000,
-    counts: {
-      heartbeats: 1_000,
-      registrations: 0,
-      recoveries: 0,
-      expiries: 0,
-      deaths: 0,
-      restarts: 0,
-      checkChanges: 0,
-      ingestInvocations: 1_000,
-      expiryInvocations: 0,
-      reconcileRuns: 0,
-      putEventsCalls: 0,
-      events: 0,
-      logLines: 0,
-      logBytes: 0,
-      ...overrides,
-    },
+    counts: { ...emptyCounts(), heartbeats: 1_000, ingestInvocations: 1_000, ...overrides },
     scheduler: { updateSchedule: 500, createSchedule: 0, deleteSchedule: 0, invocations: 0 },
     dynamo: { ...emptyDynamoMeter(), getItem: 1_000, putItem: 1_000, writeUnits: 2_000, readUnits: 1_000 },
     storedBytesPerAgent: 1_000,

@@ -10,6 +10,7 @@ import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
 import { expiresAt } from '../../functions/core/timing.js';
 import { FakeClock, RecordingLog, RecordingScheduler, coreDeps, makeHeartbeat } from '../support/fakes.js';
+import { interleaved } from '../support/interleaved.js';
 
 // Deregistration (issue 10): a decommissioned server's agent never expires, its schedule is gone,
 // and a later heartbeat registers it again.
@@ -118,20 +119,10 @@ describe('deregistration racing heartbeats and firings (property)', () => {
           await s.beat(0);
           // Every operation's store and scheduler calls are interleaved by fast-check's scheduler.
           const store = s.store;
+          const { store: gatedStore, scheduler: gatedScheduler } = interleaved(scheduler, store, s.scheduler);
           const gated = coreDeps({
-            store: {
-              get: scheduler.scheduleFunction((id: string) => store.get(id)),
-              create: scheduler.scheduleFunction((record) => store.create(record)),
-              replace: scheduler.scheduleFunction((record, version: string) =>
-                store.replace(record, version),
-              ),
-              listByState: (state, page) => store.listByState(state, page),
-              listOpen: (page) => store.listOpen(page),
-            },
-            scheduler: {
-              upsert: scheduler.scheduleFunction((request) => s.scheduler.upsert(request)),
-              delete: scheduler.scheduleFunction((name: string) => s.scheduler.delete(name)),
-            },
+            store: gatedStore,
+            scheduler: gatedScheduler,
             clock: s.clock,
             log: s.log,
           });

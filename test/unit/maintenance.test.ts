@@ -12,7 +12,6 @@ import {
   listOpenWindows,
   prune,
 } from '../../functions/core/maintenance-windows.js';
-import type { AgentStore, MaintenanceStore } from '../../functions/core/ports.js';
 import { reconcile } from '../../functions/core/reconcile.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
 import { scheduleNameFor } from '../../functions/core/schedule-name.js';
@@ -25,6 +24,7 @@ import {
   coreDeps,
   makeHeartbeat,
 } from '../support/fakes.js';
+import { interleaved } from '../support/interleaved.js';
 import { makeWindow } from '../support/maintenance-contract.js';
 
 const TTL = 60;
@@ -393,28 +393,7 @@ describe('windows racing heartbeats and firings (property)', () => {
           s.clock.advance(TTL + 1); // due: a firing now would expire it, but for the window
           const store = s.store;
           // Every store, windows and scheduler call of every operation is interleaved by fast-check.
-          const gated = {
-            ...s.deps,
-            store: {
-              get: scheduler.scheduleFunction((id: string) => store.get(id)),
-              create: scheduler.scheduleFunction((record) => store.create(record)),
-              replace: scheduler.scheduleFunction((record, version: string) =>
-                store.replace(record, version),
-              ),
-              listByState: (state, page) => store.listByState(state, page),
-              listOpen: (page) => store.listOpen(page),
-            } satisfies AgentStore,
-            maintenance: {
-              readWindows: scheduler.scheduleFunction(() => store.readWindows()),
-              writeWindows: scheduler.scheduleFunction((windows, version: string | null) =>
-                store.writeWindows(windows, version),
-              ),
-            } satisfies MaintenanceStore,
-            scheduler: {
-              upsert: scheduler.scheduleFunction((request) => s.scheduler.upsert(request)),
-              delete: scheduler.scheduleFunction((name: string) => s.scheduler.delete(name)),
-            },
-          };
+          const gated = { ...s.deps, ...interleaved(scheduler, store, s.scheduler) };
           const end = s.clock.now() + 600_000;
           const created = createWindow(
             gated,
