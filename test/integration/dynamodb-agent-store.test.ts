@@ -490,6 +490,20 @@ describe('checks kept apart (issue 11): a heartbeat whose checks did not change 
     expect((await s.raw('srv-small'))?.['checksRef']).toBeUndefined();
   });
 
+  it('a checks item that cannot be written costs the write a unit more, never the write itself', async () => {
+    const s = await setup();
+    const broken = new DynamoDbAgentStore(createDocumentClient(client), {
+      tableName: s.tableName,
+      checks: { tableName: `${s.tableName}-no-such-table`, clock: s.clock },
+    });
+    await broken.create(makeAgentRecord({ checks: bigChecks }));
+    const stored = await broken.replace(makeAgentRecord({ checks: bigChecks, seq: 43 }), '1');
+    expect(stored.version).toBe('2');
+    const item = await s.raw('srv-0001');
+    expect(item?.['checks']).toHaveLength(5);
+    expect(item?.['checksRef']).toBeUndefined();
+  });
+
   it('a version this store did not read or write keeps them inline (another instance wrote it)', async () => {
     const s = await setup();
     await s.store.create(makeAgentRecord({ checks: bigChecks }));

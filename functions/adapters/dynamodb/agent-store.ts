@@ -211,11 +211,17 @@ export class DynamoDbAgentStore
     if (this.#checks === undefined) return undefined;
     const plan = planChecks(record, this.#known.get(record.agentId), expectedVersion, this.#checks.now);
     if (plan === undefined) return undefined;
-    const expiresAtSeconds =
-      plan.put || plan.expiresAtSeconds === undefined
-        ? await this.#checks.put({ agentId: record.agentId, digest: plan.digest }, record.checks, options)
-        : plan.expiresAtSeconds;
-    return { digest: plan.digest, expiresAtSeconds };
+    if (!plan.put && plan.expiresAtSeconds !== undefined) {
+      return { digest: plan.digest, expiresAtSeconds: plan.expiresAtSeconds };
+    }
+    try {
+      const ref = { agentId: record.agentId, digest: plan.digest };
+      return { digest: plan.digest, expiresAtSeconds: await this.#checks.put(ref, record.checks, options) };
+    } catch {
+      // Inline is always right: a checks item that could not be written costs this write a unit
+      // more, never the heartbeat. (If it was written after all, it is unnamed, and expires.)
+      return undefined;
+    }
   }
 
   #remember(stored: StoredAgent, expiresAtSeconds: number | undefined): void {
