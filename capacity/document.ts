@@ -20,6 +20,8 @@ export const CHART_PATH = new URL('../docs/capacity-cost.svg', import.meta.url);
 
 export const FLEET_SIZES = [1_000, 18_000, 100_000, 1_000_000];
 export const INTERVALS = [30, 60];
+/** Heartbeats between changes of one check's output, for the saving's sensitivity; 0: never. */
+const OUTPUT_CHANGE_EVERY = [0, 20, 4, 3, 2, 1];
 const COLORS: Record<Design, string> = {
   coalesced: '#1b7837',
   'per-heartbeat': '#2166ac',
@@ -47,13 +49,25 @@ export async function measureForDocument(progress: (message: string) => void) {
   const large = await run('a large record (50 checks of 1,200 B)', largeShape);
   const largeInline = await run('a large record, checks inline', largeShape, false);
   const ttl5 = await run('TTL 5 x the interval', { intervalSeconds: 30, ttlSeconds: 150, hours: 2 });
-  return { byInterval, inline, large, largeInline, ttl5 };
+  // What it saves depends on how often outputs change: one check's, every N heartbeats.
+  const byOutputChange = new Map<number, Measurement>();
+  for (const every of OUTPUT_CHANGE_EVERY) {
+    byOutputChange.set(
+      every,
+      await run(`outputs changing every ${every} heartbeats`, {
+        agents: 100,
+        hours: 1,
+        outputChangeEvery: every,
+      }),
+    );
+  }
+  return { byInterval, inline, large, largeInline, ttl5, byOutputChange };
 }
 
 export async function buildDocument(
   progress: (message: string) => void,
 ): Promise<{ markdown: string; svg: string }> {
-  const { byInterval, inline, large, largeInline, ttl5 } = await measureForDocument(progress);
+  const { byInterval, inline, large, largeInline, ttl5, byOutputChange } = await measureForDocument(progress);
   const designs = Object.keys(DESIGNS) as Design[];
   const estimates = new Map<string, Estimate>();
   const key = (interval: number, agents: number, design: Design) => `${interval}/${agents}/${design}`;
@@ -202,21 +216,35 @@ Total ${usd(ours.monthlyUsd)} a month; ${bindingSentence(ours)}.
   heartbeat can make (50 checks of 1,200 B: the body is at most 64 KiB)
   ${Math.round(largeInline.storedBytesPerAgent).toLocaleString('en-US')} B. So the DynamoDB adapter keeps an alive agent's checks, while they stay
   the same, in a table of their own, and a heartbeat whose checks did not change writes only the
-  agent's small item naming them (\`functions/adapters/dynamodb/checks-table.ts\`; changed checks
-  go inline as before, so no heartbeat costs more). Measured write units per heartbeat, all
-  writes: typical ${unitsPerHeartbeat(inline).toFixed(2)} inline, ${unitsPerHeartbeat(m30).toFixed(2)} apart; large
-  ${unitsPerHeartbeat(largeInline).toFixed(1)} inline, ${unitsPerHeartbeat(large).toFixed(1)} apart. It stays consistent because a checks item
-  is written before the agent item that names it commits and is never changed (its key is the
-  digest of its content), so a committed record always names checks that exist; the writes that
-  keep naming it write it again before its 30-day expiry draws near, an agent that is not alive
-  keeps its checks inline, and items no agent names expire by the table's TTL, free and never
-  scanned. The price: reading a record whose checks are apart is two reads, about
-  ${readsPerHeartbeat(m30).toFixed(2)} read units per heartbeat instead of ${readsPerHeartbeat(inline).toFixed(2)} (reads cost a fifth of writes).
-  Writes are now ${usd(dynamoWrites?.monthlyUsd ?? 0)} of the ${usd(ours.monthlyUsd)} above.
+  agent's small item naming them (\`functions/adapters/dynamodb/checks-table.ts\`); changed checks
+  go inline as before. It stays consistent because a checks item is written before the agent
+  item that names it commits and is never changed (its key is the digest of its content), so a
+  committed record always names checks that exist; the writes that keep naming it write it again
+  before its 30-day expiry draws near, an agent that is not alive keeps its checks inline, and
+  items no agent names expire by the table's TTL, free and never scanned. Measured write units
+  per heartbeat, all writes: typical ${unitsPerHeartbeat(inline).toFixed(2)} inline, ${unitsPerHeartbeat(m30).toFixed(2)} apart (one output changing
+  every ${shape.outputChangeEvery} heartbeats); large ${unitsPerHeartbeat(largeInline).toFixed(1)} inline, ${unitsPerHeartbeat(large).toFixed(1)} apart. Writes are now
+  ${usd(dynamoWrites?.monthlyUsd ?? 0)} of the ${usd(ours.monthlyUsd)} above. The price: reading a record whose checks are apart is
+  two reads, ${readsPerHeartbeat(m30).toFixed(2)} read units per heartbeat instead of ${readsPerHeartbeat(inline).toFixed(2)} (reads cost a fifth of
+  writes). What it saves depends on how often the outputs change. DynamoDB bills a write by the
+  larger of the old and the new item, so turning an inline item small costs the inline size once
+  more, and the checks item besides: the adapter keeps checks apart only once they have repeated
+  twice in a row, gives a change of steady checks a checks item of its own, and keeps checks that
+  change again at the next write inline. Measured, by how often one check's output changes:
+
+${markdownTable(
+  ['one output changes', 'write units per heartbeat, apart', 'inline'],
+  [...byOutputChange].map(([every, m]) => [
+    every === 0 ? 'never' : every === 1 ? 'every heartbeat' : `every ${every} heartbeats`,
+    unitsPerHeartbeat(m).toFixed(2),
+    unitsPerHeartbeat(inline).toFixed(2),
+  ]),
+)}
+
 - **Scheduler writes.** Coalescing writes the schedule ${writesPerHeartbeat(m30).toFixed(3)} times per
   heartbeat at TTL = 3 x the interval (target 0.5) and ${writesPerHeartbeat(ttl5).toFixed(3)} at
   TTL = 5 x (target 0.3): a longer TTL against the interval means fewer writes.
-- **Logs.** ${logLine === undefined ? '' : `${Math.round(logLine.meanPerSecond).toLocaleString('en-US')} GB a month (${usd(logLine.monthlyUsd)}) at this size`}, nearly all
+- **Logs.** ${logLine === undefined ? '' : `Log ${logLine.what} (${usd(logLine.monthlyUsd)}) at this size`}, nearly all
   Lambda's START/END/REPORT lines and the metrics line of each invocation, not the service's own
   lines. Setting the functions' system log level to WARN (Lambda's advanced logging controls)
   drops the first; counting heartbeats from API Gateway's metrics instead of the function's

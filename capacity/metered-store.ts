@@ -40,9 +40,10 @@ export interface DynamoMeter {
   /** Write units of record writes alone (the agent items), and how many there were. */
   recordWrites: number;
   recordWriteUnits: number;
-  /** Checks written apart (checks-table.ts), and their write units. */
+  /** Checks written apart (checks-table.ts), their write units and bytes. */
   checksWrites: number;
   checksWriteUnits: number;
+  checksBytes: number;
   /**
    * The fleet pulse's writes: one per function instance per bucket, whatever the fleet's size, so
    * they scale with instances, not agents.
@@ -69,6 +70,7 @@ export function emptyDynamoMeter(): DynamoMeter {
     recordWriteUnits: 0,
     checksWrites: 0,
     checksWriteUnits: 0,
+    checksBytes: 0,
     pulseUpdates: 0,
     pulseWriteUnits: 0,
     fixedReadUnits: 0,
@@ -123,16 +125,16 @@ export class MeteredStore
     this.meter.getItem++;
     this.meter.readUnits += readUnits(this.#bytes.get(agentId) ?? 0) + this.#checksReadUnits(agentId);
     const stored = await this.inner.get(agentId);
-    if (stored !== undefined) {
-      const expiresAt = this.#known.get(agentId)?.expiresAtSeconds;
-      this.#known.set(agentId, knownChecks(stored.version, stored.record, expiresAt));
-    }
+    // As the adapter reads them off the item: this store saw every write, so its last is the item's.
+    const last = this.#known.get(agentId);
+    if (stored !== undefined && last !== undefined)
+      this.#known.set(agentId, { ...last, version: stored.version });
     return stored;
   }
 
   async create(record: AgentRecord): Promise<StoredAgent> {
     const stored = await this.#conditional(record.agentId, () => this.inner.create(record));
-    this.#written(record, stored.version, undefined, undefined);
+    this.#written(record, stored.version, undefined, { sameRun: 0 });
     return stored;
   }
 
@@ -141,27 +143,30 @@ export class MeteredStore
     // The adapter's rule for the checks: apart (written first if need be), or inline.
     const plan = this.options.checksApart
       ? planChecks(record, this.#known.get(record.agentId), expectedVersion, this.clock.now())
-      : undefined;
-    let apart: { digest: string; expiresAtSeconds: number } | undefined;
-    if (plan !== undefined) {
-      let expiresAtSeconds = plan.expiresAtSeconds;
-      if (plan.put || expiresAtSeconds === undefined) {
+      : { sameRun: 0 };
+    let written: { apart?: { digest: string; expiresAtSeconds: number }; sameRun: number } = {
+      sameRun: plan.sameRun,
+    };
+    if (plan.apart !== undefined) {
+      let expiresAtSeconds = plan.apart.expiresAtSeconds;
+      if (plan.apart.put || expiresAtSeconds === undefined) {
         expiresAtSeconds = checksExpiry(this.clock.now());
         const bytes = dynamoItemBytes({
-          id: `${record.agentId}#${plan.digest}`,
+          id: `${record.agentId}#${plan.apart.digest}`,
           checks: record.checks,
           [CHECKS_TTL_ATTRIBUTE]: expiresAtSeconds,
         });
         this.meter.putItem++;
         this.meter.checksWrites++;
         this.meter.checksWriteUnits += writeUnits(bytes);
+        this.meter.checksBytes += bytes;
         this.#bill(writeUnits(bytes), 0);
         this.#checksBytes.set(record.agentId, bytes);
       }
-      apart = { digest: plan.digest, expiresAtSeconds };
+      written = { sameRun: plan.sameRun, apart: { digest: plan.apart.digest, expiresAtSeconds } };
     }
     const stored = await this.#conditional(record.agentId, () => this.inner.replace(record, expectedVersion));
-    this.#written(record, stored.version, before, apart);
+    this.#written(record, stored.version, before, written);
     return stored;
   }
 
@@ -287,10 +292,16 @@ export class MeteredStore
     record: AgentRecord,
     version: string,
     before: AgentRecord | undefined,
-    apart: { digest: string; expiresAtSeconds: number } | undefined,
+    written: { apart?: { digest: string; expiresAtSeconds: number }; sameRun: number },
   ): void {
-    const bytes = dynamoItemBytes(agentItem(record, Number(version), apart));
-    this.#known.set(record.agentId, knownChecks(version, record, apart?.expiresAtSeconds));
+    const bytes = dynamoItemBytes(agentItem(record, Number(version), written));
+    this.#known.set(
+      record.agentId,
+      knownChecks(version, record, {
+        expiresAtSeconds: written.apart?.expiresAtSeconds,
+        sameRun: written.sameRun,
+      }),
+    );
     const units = writeUnits(bytes, this.#bytes.get(record.agentId) ?? 0);
     // The keys-only index: an entry put on create, and moved (delete + put) on a change of state.
     const indexWrites = before === undefined ? 1 : before.state === record.state ? 0 : 2;

@@ -1,3 +1,4 @@
+import { CHECKS_RETENTION_MS } from '../functions/adapters/dynamodb/checks-table.js';
 import { ASSUMPTIONS } from './assumptions.js';
 import { PRICE_TABLE, type Sourced } from './prices.js';
 import type { Measurement, PeakSeries } from './simulate.js';
@@ -158,7 +159,9 @@ export function estimate(
     quota: quota('dynamoOnDemandTableMaxRead', regions),
     monthlyUsd: perMillion(readUnits * month, price.dynamoReadRequestUnitPerMillion),
   });
-  const storedGb = (agents * m.storedBytesPerAgent) / 1e9;
+  // The checks table keeps each checks item it was given for its 30 days (CHECKS_RETENTION_MS).
+  const checksStoredBytes = rate(dynamo.checksBytes) * (CHECKS_RETENTION_MS / 1000);
+  const storedGb = (agents * m.storedBytesPerAgent + checksStoredBytes) / 1e9;
   line({
     service: 'DynamoDB',
     what: `storage: ${gigabytes(storedGb)}`,

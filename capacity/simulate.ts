@@ -35,6 +35,11 @@ export interface FleetShape {
   deathsPerHour: number;
   /** Changes of one check's status per agent per day. */
   checkChangesPerDay: number;
+  /**
+   * One check's output changes every this many heartbeats (a disk's percentage, a latency);
+   * 0: outputs never change. What keeping checks apart saves depends on it.
+   */
+  outputChangeEvery: number;
   /** Virtual hours measured, after `warmupMinutes` that are not. */
   hours: number;
   warmupMinutes: number;
@@ -50,6 +55,7 @@ export const DEFAULT_SHAPE: FleetShape = {
   restartsPerDay: 1,
   deathsPerHour: 0.002,
   checkChangesPerDay: 2,
+  outputChangeEvery: 20,
   hours: 6,
   warmupMinutes: 30,
   seed: 20261203,
@@ -134,6 +140,9 @@ interface Agent {
   seq: number;
   failing: boolean;
   dead: boolean;
+  /** Heartbeats sent, and how many times its changing output has changed. */
+  beats: number;
+  outputVersion: number;
 }
 
 /**
@@ -284,6 +293,8 @@ export async function simulate(
       agent.failing = !agent.failing;
       counts.checkChanges++;
     }
+    agent.beats++;
+    if (shape.outputChangeEvery > 0 && agent.beats % shape.outputChangeEvery === 0) agent.outputVersion++;
     const body = {
       agentId: agent.id,
       bootId: agent.bootId,
@@ -293,7 +304,8 @@ export async function simulate(
       checks: Array.from({ length: shape.checks }, (_, i) => ({
         name: `check-${i}`,
         status: i === 0 && agent.failing ? 'fail' : 'pass',
-        output: checkOutput,
+        output:
+          i === 1 ? `${checkOutput.slice(8)}${String(agent.outputVersion).padStart(8, '0')}` : checkOutput,
       })),
       labels: { rack: `r${nextId % 40}`, role: 'web', zone: 'az-1' },
     };
@@ -312,7 +324,15 @@ export async function simulate(
 
   function newAgent(): Agent {
     const id = `agent-${String(nextId++).padStart(6, '0')}`;
-    return { id, bootId: `boot-${nextId++}`, seq: 0, failing: false, dead: false };
+    return {
+      id,
+      bootId: `boot-${nextId++}`,
+      seq: 0,
+      failing: false,
+      dead: false,
+      beats: 0,
+      outputVersion: 0,
+    };
   }
 
   const runReconciler = async () => {

@@ -63,19 +63,30 @@ export type OutboxEvent = {
   logged?: true;
 } & (
   | { type: 'agent.expired'; report: ExpiryReport }
-  | {
+  | ({
       type: 'agent.registered';
       /** It had been deregistered: a heartbeat registered it again. */
       reregistered: boolean;
-    }
-  | {
+      ttlSeconds: number;
+    } & HeartbeatSnapshot)
+  | ({
       type: 'agent.recovered';
       /** The deadline that had passed. */
       expiredAt: number | null;
-    }
+    } & HeartbeatSnapshot)
   | { type: 'agent.deregistered'; previousState: AgentState }
   | { type: 'check.changed'; check: string; from: CheckStatus; to: CheckStatus; output?: string }
 );
+
+/**
+ * What the heartbeat that made a transition said, kept with its event: a later heartbeat may have
+ * changed the record by the time the event is published (by the reconciler, after an outage).
+ */
+export interface HeartbeatSnapshot {
+  deadline: number;
+  bootId: string | null;
+  labels: Record<string, string>;
+}
 
 /**
  * Held past its deadline by a maintenance window (issue 10): the deadline was moved to the

@@ -2,7 +2,7 @@ import type { AgentRecord, CheckResult, DetectedBy, ExpiryReport } from './agent
 import { appendTransition } from './decide-heartbeat.js';
 import { appendEvents } from './events.js';
 import type { PulseAssessment } from './expiry-guard.js';
-import { type MaintenanceWindow, coveringWindow, effectiveEnd } from './maintenance.js';
+import { type MaintenanceWindow, effectiveEnd, maintenanceDeadline } from './maintenance.js';
 import type { GuardSettings } from './ports.js';
 import { type ExpiryTiming, expiresAt } from './timing.js';
 
@@ -52,7 +52,7 @@ export function decideExpiry(
 ): ExpiryDecision {
   // Already expired (a duplicate delivery, I5) or deregistered: nothing to do, nothing to log.
   if (stored.state !== 'alive') return { kind: 'ignore', reason: 'not-alive' };
-  const current = windows === undefined ? stored : heldUntilActualEnd(stored, windows);
+  let current = windows === undefined ? stored : heldUntilActualEnd(stored, windows);
 
   // Not before the grace after the deadline: a heartbeat received in time may still be on its
   // way to the store (core/timing.ts).
@@ -63,19 +63,22 @@ export function decideExpiry(
     return { kind: 'rearm', fireAt, next: { ...current, armedFor: fireAt } };
   }
 
-  // Covered by an active maintenance window: not expired while it lasts, and not at the instant
-  // it ends either; the agent gets its TTL after the end to report again.
-  const window = windows === undefined ? undefined : coveringWindow(windows, current, now);
-  if (window !== undefined) {
-    const until = effectiveEnd(window);
-    const deadline = Math.max(current.deadline, until + current.ttlSeconds * 1000);
-    const holdAt = expiresAt({ deadline }, timing);
-    return {
-      kind: 'hold',
-      fireAt: holdAt,
-      window,
-      next: { ...current, deadline, armedFor: holdAt, maintenance: { windowId: window.id, until } },
+  // Covered by a maintenance window since it fell due: not expired while the window lasts, nor at
+  // the instant it ends; the agent gets its TTL after the end to report again (maintenance.ts).
+  const maintained = windows === undefined ? undefined : maintenanceDeadline(windows, current, now);
+  if (maintained !== undefined) {
+    const until = effectiveEnd(maintained.window);
+    const held: AgentRecord = {
+      ...current,
+      deadline: maintained.deadline,
+      maintenance: { windowId: maintained.window.id, until },
     };
+    const holdAt = expiresAt(held, timing);
+    if (now < holdAt) {
+      return { kind: 'hold', fireAt: holdAt, window: maintained.window, next: { ...held, armedFor: holdAt } };
+    }
+    // Its window and its TTL after it are over too (a late firing): it expires at that deadline.
+    current = held;
   }
 
   // Deaf, not silent: defer, at most until the deadline plus the bound. Past the bound the

@@ -38,16 +38,23 @@ export function eventIdOf(...parts: string[]): string {
 }
 
 /**
- * Undelivered events a record keeps at most. Only a long outage of the event bus lets them pile
- * up (each is removed once published); past this the oldest, whose lines were written, go.
+ * Events whose line was written but whose publication failed, that a record keeps at most: only
+ * a long outage of the event bus lets them pile up (each is removed once published); past this
+ * the oldest of them go. Events not yet delivered at all (a commit's own, or a committer's that
+ * died) are never dropped: they are few, and an on-call line depends on each.
  */
 export const MAX_OUTBOX = 20;
 
 export function appendEvents(outbox: readonly OutboxEvent[], events: readonly OutboxEvent[]): OutboxEvent[] {
-  return [...outbox, ...events].slice(-MAX_OUTBOX);
+  const all = [...outbox, ...events];
+  let excess = all.filter((event) => event.logged === true).length - MAX_OUTBOX;
+  return all.filter((event) => !(event.logged === true && excess-- > 0));
 }
 
-/** The published form of an outbox event of `record` (the record as committed, or later). */
+/**
+ * The published form of an outbox event of `record` (the record as committed, or later: what a
+ * transition's own heartbeat said is in the event itself).
+ */
 export function toPublished(record: AgentRecord, event: OutboxEvent): PublishedEvent {
   const eventId = eventIdOf(record.agentId, outboxKey(event));
   const base = { eventId, agentId: record.agentId, labels: record.labels };
@@ -75,26 +82,29 @@ export function toPublished(record: AgentRecord, event: OutboxEvent): PublishedE
         massExpiry: report.massExpiry === true,
       });
     }
+    // As the heartbeat that made them said, whatever later ones changed since.
     case 'agent.registered':
       return make('Agent Registered', {
         ...base,
+        labels: event.labels,
         at,
         reregistered: event.reregistered,
-        lastSeen: toIso(record.lastSeen),
-        deadline: toIso(record.deadline),
-        ttlSeconds: record.ttlSeconds,
-        bootId: record.bootId,
+        lastSeen: at,
+        deadline: toIso(event.deadline),
+        ttlSeconds: event.ttlSeconds,
+        bootId: event.bootId,
       });
     case 'agent.recovered':
       return make('Agent Recovered', {
         ...base,
+        labels: event.labels,
         at,
         from: 'expired',
         expiredAt: event.expiredAt === null ? null : toIso(event.expiredAt),
         downSeconds: event.expiredAt === null ? null : Math.max(0, (event.at - event.expiredAt) / 1000),
-        lastSeen: toIso(record.lastSeen),
-        deadline: toIso(record.deadline),
-        bootId: record.bootId,
+        lastSeen: at,
+        deadline: toIso(event.deadline),
+        bootId: event.bootId,
       });
     case 'agent.deregistered':
       return make('Agent Deregistered', {

@@ -62,6 +62,9 @@ export async function createWindow(
     createdBy,
   };
   const result = await updateWindows<CreateWindowResult>(deps, budget, (windows, at) => {
+    // Already there: an earlier attempt of this call committed (its answer was lost, or an SDK
+    // retry of it then failed its own condition). Not a second window.
+    if (windows.some((w) => w.id === window.id)) return { result: { kind: 'created', window } };
     const open = windows.filter((w) => isOpen(w, at)).length;
     if (open >= MAINTENANCE_LIMITS.openWindows) {
       return {
@@ -84,7 +87,7 @@ export async function createWindow(
   });
   if (result.kind === 'created') {
     deps.log.info('maintenance window created', { ...windowFields(window), createdBy });
-    await announceWindows(deps, budget);
+    await announceSoon(deps, budget);
   }
   return result;
 }
@@ -126,9 +129,22 @@ export async function endWindow(deps: MaintenanceDeps, id: string, budget: Budge
   });
   if (result.kind === 'ended' && !result.already) {
     deps.log.info('maintenance window ended early', windowFields(result.window));
-    await announceWindows(deps, budget);
+    await announceSoon(deps, budget);
   }
   return result;
+}
+
+/**
+ * Announces right after a change that committed; a failure here (the store unreadable a moment
+ * later) must not turn that change's answer into an error a client would retry: the reconciler's
+ * next run announces what this could not.
+ */
+async function announceSoon(deps: MaintenanceDeps, budget: Budget): Promise<void> {
+  try {
+    await announceWindows(deps, budget);
+  } catch (error) {
+    deps.log.warn('maintenance windows changed but not yet announced; the reconciler will', { error });
+  }
 }
 
 /**
@@ -227,6 +243,7 @@ async function updateWindows<R>(
   budget: Budget,
   change: (windows: MaintenanceWindow[], now: number) => { next?: MaintenanceWindow[]; result: R },
 ): Promise<R> {
+  let lastError: unknown;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const stored = await deps.maintenance.readWindows(callOptions(budget, 'store'));
     const now = deps.clock.now();
@@ -236,9 +253,15 @@ async function updateWindows<R>(
       await deps.maintenance.writeWindows(prune(next, now), stored.version, callOptions(budget, 'store'));
       return result;
     } catch (error) {
-      if (!(error instanceof VersionConflictError)) throw error;
+      // A conflict is decided again from a fresh read. So is a failure whose outcome is unknown
+      // (a timeout after the write landed): `change` recognises its own write there.
+      if (!(error instanceof VersionConflictError) && !(error instanceof BackendUnavailableError))
+        throw error;
+      if (error instanceof BackendUnavailableError && attempt === MAX_ATTEMPTS) throw error;
+      lastError = error;
     }
   }
+  if (lastError instanceof BackendUnavailableError) throw lastError;
   throw new BackendUnavailableError('store', 'the maintenance windows are being changed concurrently; retry');
 }
 

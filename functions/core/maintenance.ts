@@ -74,6 +74,35 @@ export function covers(window: MaintenanceWindow, record: Pick<AgentRecord, 'age
   return wanted.length > 0 && wanted.every(([key, value]) => record.labels[key] === value);
 }
 
+/**
+ * Where maintenance puts an agent's deadline (pure): a window that covered it at some time since
+ * its deadline passed (started by now, and ending after that deadline) moves the deadline to the
+ * window's end plus the agent's TTL, never earlier than it was; a window that covers it from there
+ * on moves it again. Undefined when no window does: the deadline stands. So a silent agent is not
+ * expired while a window covers it, and after the window only at the later of its deadline and
+ * the end plus its TTL, even when its timer fires late (a lost firing, the window ended early).
+ */
+export function maintenanceDeadline(
+  windows: readonly MaintenanceWindow[],
+  record: Pick<AgentRecord, 'agentId' | 'labels' | 'deadline' | 'ttlSeconds'>,
+  now: number,
+): { window: MaintenanceWindow; deadline: number } | undefined {
+  let found: { window: MaintenanceWindow; deadline: number } | undefined;
+  let deadline = record.deadline;
+  for (let round = 0; round < windows.length; round++) {
+    let next: MaintenanceWindow | undefined;
+    for (const window of windows) {
+      const end = effectiveEnd(window);
+      const held = covers(window, record) && window.start <= now && end > window.start && end > deadline;
+      if (held && (next === undefined || end > effectiveEnd(next))) next = window;
+    }
+    if (next === undefined) break;
+    deadline = Math.max(deadline, effectiveEnd(next) + record.ttlSeconds * 1000);
+    found = { window: next, deadline };
+  }
+  return found;
+}
+
 /** The active window covering the agent that ends last, if any. */
 export function coveringWindow(
   windows: readonly MaintenanceWindow[],

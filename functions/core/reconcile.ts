@@ -155,12 +155,13 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   } finally {
     // Saved even when a page failed, so the next run does not redo what this one finished.
     await save(cursor);
-  }
-  // Maintenance windows that started or ended since the last look: their lines and events.
-  if (deps.maintenance !== undefined) {
-    await announceWindows({ ...deps, maintenance: deps.maintenance }, budget).catch((error: unknown) =>
-      deps.log.warn('could not announce maintenance windows; the next run tries again', { error }),
-    );
+    // Maintenance windows that started or ended since the last look, their lines and events:
+    // also when the listing failed, which would otherwise hold them back as long as it fails.
+    if (deps.maintenance !== undefined) {
+      await announceWindows({ ...deps, maintenance: deps.maintenance }, budget).catch((error: unknown) =>
+        deps.log.warn('could not announce maintenance windows; the next run tries again', { error }),
+      );
+    }
   }
   // The minute summaries of a mass expiry that no later mass expiry wrote (the last minutes of
   // one): each run looks, so they come at most a run's interval late.

@@ -71,12 +71,20 @@ export function heartbeatEvents(
   by: string,
 ): OutboxEvent[] {
   const at = next.lastSeen;
+  const snapshot = { deadline: next.deadline, bootId: next.bootId, labels: next.labels };
   const events: OutboxEvent[] = [];
   if (outcome === 'registered') {
-    events.push({ type: 'agent.registered', by, at, reregistered: current !== undefined });
+    events.push({
+      type: 'agent.registered',
+      by,
+      at,
+      reregistered: current !== undefined,
+      ttlSeconds: next.ttlSeconds,
+      ...snapshot,
+    });
   }
   if (outcome === 'recovered') {
-    events.push({ type: 'agent.recovered', by, at, expiredAt: current?.expiredAt ?? null });
+    events.push({ type: 'agent.recovered', by, at, expiredAt: current?.expiredAt ?? null, ...snapshot });
   }
   if (current !== undefined && (outcome === 'refreshed' || outcome === 'recovered')) {
     const before = new Map(current.checks.map((check) => [check.name, check.status]));

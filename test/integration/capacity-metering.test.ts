@@ -61,12 +61,14 @@ describe('the calculator meters DynamoDB as DynamoDB bills the adapter', () => {
       }));
     const steps: { record: AgentRecord; advanceSeconds?: number }[] = [
       { record: makeAgentRecord({ checks: checks('pass'), seq: 1 }) },
-      { record: makeAgentRecord({ checks: checks('pass'), seq: 2 }) }, // apart: the checks item, then the small one
-      { record: makeAgentRecord({ checks: checks('pass'), seq: 3 }) }, // the small one alone
-      { record: makeAgentRecord({ checks: checks('pass'), seq: 4 }), advanceSeconds: 15 * 86_400 }, // refreshed
-      { record: makeAgentRecord({ checks: checks('fail'), seq: 5 }) }, // changed: inline
-      { record: makeAgentRecord({ checks: checks('fail'), seq: 6, state: 'expired' }) }, // not alive: inline
-      { record: makeAgentRecord({ checks: [], seq: 7 }) },
+      { record: makeAgentRecord({ checks: checks('pass'), seq: 2 }) }, // repeated once: inline
+      { record: makeAgentRecord({ checks: checks('pass'), seq: 3 }) }, // twice: the checks item, the small one
+      { record: makeAgentRecord({ checks: checks('pass'), seq: 4 }) }, // the small one alone
+      { record: makeAgentRecord({ checks: checks('pass'), seq: 5 }), advanceSeconds: 15 * 86_400 }, // refreshed
+      { record: makeAgentRecord({ checks: checks('fail'), seq: 6 }) }, // a change of steady checks: a new item
+      { record: makeAgentRecord({ checks: checks('pass'), seq: 7 }) }, // changed again: inline
+      { record: makeAgentRecord({ checks: checks('pass'), seq: 8, state: 'expired' }) }, // not alive: inline
+      { record: makeAgentRecord({ checks: [], seq: 9 }) },
     ];
     // The same sequence through both, on the same clock from the same start.
     const start = clock.now();
@@ -76,7 +78,7 @@ describe('the calculator meters DynamoDB as DynamoDB bills the adapter', () => {
     const billed = metered.meter.recordWriteUnits + metered.meter.checksWriteUnits;
     expect(consumed.write).toBeGreaterThan(steps.length); // some writes cost more than one unit
     expect(billed).toBe(consumed.write);
-    expect(metered.meter.checksWrites).toBe(2); // once apart, once refreshed
+    expect(metered.meter.checksWrites).toBe(3); // apart, refreshed, changed while steady
   });
 });
 

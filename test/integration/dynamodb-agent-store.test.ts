@@ -9,7 +9,7 @@ import {
   DescribeTableCommand,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DynamoDbAgentStore, createDocumentClient } from '../../functions/adapters/dynamodb/agent-store.js';
@@ -418,53 +418,70 @@ describe('checks kept apart (issue 11): a heartbeat whose checks did not change 
     return { store, units, raw, clock, tableName };
   }
 
-  it('writes the checks apart once they repeat, then only the small item (1 unit instead of 2); reads give the whole record', async () => {
-    const s = await setup();
-    const first = await s.store.create(makeAgentRecord({ checks: bigChecks }));
-    expect((await s.raw('srv-0001'))?.['checks']).toHaveLength(5); // a new agent: inline
-    const read = await s.store.get('srv-0001');
-    s.units.length = 0;
+  /** Creates the agent, then writes it `repeats` times more with the same checks. */
+  async function steady(s: Awaited<ReturnType<typeof setup>>, repeats: number, checks = bigChecks) {
+    let stored = await s.store.create(makeAgentRecord({ checks, seq: 1 }));
+    for (let i = 0; i < repeats; i++) {
+      stored = await s.store.replace(makeAgentRecord({ checks, seq: 2 + i }), stored.version);
+    }
+    return stored;
+  }
 
-    // Same checks: the checks item is written once, then the agent item names it.
-    const second = await s.store.replace(
-      makeAgentRecord({ checks: bigChecks, seq: 43 }),
-      read?.version ?? '',
-    );
+  it('keeps the checks apart once they repeat twice, then writes only the small item (1 unit instead of 2); reads give the whole record', async () => {
+    const s = await setup();
+    await s.store.create(makeAgentRecord({ checks: bigChecks, seq: 1 }));
+    expect((await s.raw('srv-0001'))?.['checks']).toHaveLength(5); // a new agent: inline
+    s.units.length = 0;
+    // Repeated once: still inline (turning an inline item small costs its whole size once more).
+    let stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 2 }), '1');
+    expect(s.units).toEqual([{ table: s.tableName, units: 2 }]);
+    s.units.length = 0;
+    // Repeated twice: the checks item, then the agent item naming it.
+    stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 3 }), stored.version);
     expect(s.units.map((u) => u.table)).toEqual([`${s.tableName}-checks`, s.tableName]);
     const item = await s.raw('srv-0001');
     expect(item?.['checks']).toBeUndefined();
     expect(item?.['checksRef']).toMatch(/^[A-Za-z0-9_-]{32}$/);
     s.units.length = 0;
 
-    const third = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 44 }), second.version);
+    stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 4 }), stored.version);
     expect(s.units).toEqual([{ table: s.tableName, units: 1 }]);
-    expect(first.version).not.toBe(third.version);
+    expect(stored.version).toBe('4');
 
     // Every read gives the record whole: get, and both listings.
-    const expected = makeAgentRecord({ checks: bigChecks, seq: 44 });
+    const expected = makeAgentRecord({ checks: bigChecks, seq: 4 });
     expect((await s.store.get('srv-0001'))?.record).toStrictEqual(expected);
     expect((await s.store.listOpen({ limit: 10, cursor: null })).items).toStrictEqual([expected]);
     expect((await s.store.listByState('alive', { limit: 10, cursor: null })).items).toStrictEqual([expected]);
   });
 
-  it('puts changed checks inline again (2 units, as before), and an agent that is not alive always inline', async () => {
+  it('a change of steady checks gets a checks item of its own; checks that change write after write, and an agent not alive, go inline', async () => {
     const s = await setup();
-    await s.store.create(makeAgentRecord({ checks: bigChecks }));
-    let stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 43 }), '1');
-    stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 44 }), stored.version);
+    let stored = await steady(s, 3);
     expect((await s.raw('srv-0001'))?.['checksRef']).toBeDefined();
     s.units.length = 0;
 
-    const changed = bigChecks.map((check, i) => (i === 0 ? { ...check, status: 'fail' as const } : check));
-    stored = await s.store.replace(makeAgentRecord({ checks: changed, seq: 45 }), stored.version);
+    const changed = (n: number) =>
+      bigChecks.map((check, i) => (i === 0 ? { ...check, output: `${'z'.repeat(190)}${n}` } : check));
+    stored = await s.store.replace(makeAgentRecord({ checks: changed(1), seq: 10 }), stored.version);
+    expect(s.units.map((u) => [u.table, u.units])).toEqual([
+      [`${s.tableName}-checks`, 2],
+      [s.tableName, 1],
+    ]);
+    expect((await s.store.get('srv-0001'))?.record.checks).toStrictEqual(changed(1));
+    s.units.length = 0;
+
+    // Changed again at once: outputs that change at every heartbeat are cheapest inline.
+    stored = await s.store.replace(makeAgentRecord({ checks: changed(2), seq: 11 }), stored.version);
     expect(s.units).toEqual([{ table: s.tableName, units: 2 }]);
     expect((await s.raw('srv-0001'))?.['checks']).toHaveLength(5);
-    expect((await s.store.get('srv-0001'))?.record.checks).toStrictEqual(changed);
+    stored = await s.store.replace(makeAgentRecord({ checks: changed(3), seq: 12 }), stored.version);
+    expect((await s.raw('srv-0001'))?.['checksRef']).toBeUndefined();
 
-    stored = await s.store.replace(makeAgentRecord({ checks: changed, seq: 46 }), stored.version);
-    stored = await s.store.replace(makeAgentRecord({ checks: changed, seq: 47 }), stored.version);
+    stored = await s.store.replace(makeAgentRecord({ checks: changed(3), seq: 13 }), stored.version);
+    stored = await s.store.replace(makeAgentRecord({ checks: changed(3), seq: 14 }), stored.version);
     expect((await s.raw('srv-0001'))?.['checksRef']).toBeDefined();
-    await s.store.replace(makeAgentRecord({ checks: changed, seq: 47, state: 'expired' }), stored.version);
+    await s.store.replace(makeAgentRecord({ checks: changed(3), seq: 15, state: 'expired' }), stored.version);
     const expired = await s.raw('srv-0001');
     expect(expired?.['checks']).toHaveLength(5);
     expect(expired?.['checksRef']).toBeUndefined();
@@ -472,22 +489,37 @@ describe('checks kept apart (issue 11): a heartbeat whose checks did not change 
 
   it('writes the checks item again before its expiry draws near, and keeps small checks inline', async () => {
     const s = await setup();
-    await s.store.create(makeAgentRecord({ checks: bigChecks }));
-    let stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 43 }), '1');
+    let stored = await steady(s, 2);
     const expiresAt = (await s.raw('srv-0001'))?.['checksExpiresAt'];
+    expect(expiresAt).toBeDefined();
     s.clock.advance(13 * 86_400); // 17 days left: still far enough
-    stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 44 }), stored.version);
+    stored = await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 10 }), stored.version);
     expect((await s.raw('srv-0001'))?.['checksExpiresAt']).toBe(expiresAt);
     s.clock.advance(2 * 86_400); // 15 days left: written again
     s.units.length = 0;
-    await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 45 }), stored.version);
+    await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 11 }), stored.version);
     expect(s.units.map((u) => u.table)).toEqual([`${s.tableName}-checks`, s.tableName]);
     expect(Number((await s.raw('srv-0001'))?.['checksExpiresAt'])).toBeGreaterThan(Number(expiresAt));
 
     // The default record's two short checks: apart they would save nothing.
-    await s.store.create(makeAgentRecord({ agentId: 'srv-small' }));
-    await s.store.replace(makeAgentRecord({ agentId: 'srv-small', seq: 43 }), '1');
+    let small = await s.store.create(makeAgentRecord({ agentId: 'srv-small' }));
+    for (const seq of [2, 3, 4])
+      small = await s.store.replace(makeAgentRecord({ agentId: 'srv-small', seq }), small.version);
     expect((await s.raw('srv-small'))?.['checksRef']).toBeUndefined();
+  });
+
+  it('checks that are gone (one table restored without the other) read as none, and the next write stores them again', async () => {
+    const s = await setup();
+    const apart = await steady(s, 2);
+    const ref = String((await s.raw('srv-0001'))?.['checksRef']);
+    await createDocumentClient(client).send(
+      new DeleteCommand({ TableName: `${s.tableName}-checks`, Key: { id: `srv-0001#${ref}` } }),
+    );
+    const read = await s.store.get('srv-0001');
+    expect(read).toMatchObject({ version: apart.version, record: { seq: 3, checks: [] } });
+    expect((await s.store.listOpen({ limit: 10, cursor: null })).items[0]?.checks).toEqual([]);
+    await s.store.replace(makeAgentRecord({ checks: bigChecks, seq: 4 }), read?.version ?? '');
+    expect((await s.store.get('srv-0001'))?.record.checks).toStrictEqual(bigChecks);
   });
 
   it('a checks item that cannot be written costs the write a unit more, never the write itself', async () => {
@@ -496,9 +528,10 @@ describe('checks kept apart (issue 11): a heartbeat whose checks did not change 
       tableName: s.tableName,
       checks: { tableName: `${s.tableName}-no-such-table`, clock: s.clock },
     });
-    await broken.create(makeAgentRecord({ checks: bigChecks }));
-    const stored = await broken.replace(makeAgentRecord({ checks: bigChecks, seq: 43 }), '1');
-    expect(stored.version).toBe('2');
+    let stored = await broken.create(makeAgentRecord({ checks: bigChecks }));
+    for (const seq of [2, 3, 4])
+      stored = await broken.replace(makeAgentRecord({ checks: bigChecks, seq }), stored.version);
+    expect(stored.version).toBe('4');
     const item = await s.raw('srv-0001');
     expect(item?.['checks']).toHaveLength(5);
     expect(item?.['checksRef']).toBeUndefined();

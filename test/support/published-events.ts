@@ -12,9 +12,10 @@ export function samplePublishedEvents(count: number, checkOutput = '91% used'): 
     const record = makeAgentRecord({ agentId: `srv-${String(i).padStart(4, '0')}` });
     const by = `req-${i}`;
     const at = record.lastSeen + i * 1_001;
+    const snapshot = { deadline: at + 90_000, bootId: record.bootId, labels: record.labels };
     const events: OutboxEvent[] = [
-      { type: 'agent.registered', by, at, reregistered: false },
-      { type: 'agent.recovered', by, at, expiredAt: at - 120_000 },
+      { type: 'agent.registered', by, at, reregistered: false, ttlSeconds: 90, ...snapshot },
+      { type: 'agent.recovered', by, at, expiredAt: at - 120_000, ...snapshot },
       { type: 'check.changed', by, at, check: 'disk-root', from: 'pass', to: 'warn', output: checkOutput },
       { type: 'agent.deregistered', by, at, previousState: 'alive' },
     ];

@@ -9,10 +9,11 @@ import { deregisterAgent } from '../../functions/core/deregister.js';
 import { eventSchemaDocuments, schemaFileOf } from '../../functions/core/event-schema-documents.js';
 import type { DetailType } from '../../functions/core/event-schemas.js';
 import { BackendUnavailableError } from '../../functions/core/errors.js';
-import { eventIdOf } from '../../functions/core/events.js';
+import { MAX_OUTBOX, appendEvents, eventIdOf } from '../../functions/core/events.js';
 import { handleExpiry } from '../../functions/core/handle-expiry.js';
 import { createWindow, endWindow } from '../../functions/core/maintenance-windows.js';
 import type { PublishedEvent } from '../../functions/core/ports.js';
+import type { OutboxEvent } from '../../functions/core/agent.js';
 import { reap } from '../../functions/core/reap.js';
 import { reconcile } from '../../functions/core/reconcile.js';
 import { recordHeartbeat } from '../../functions/core/record-heartbeat.js';
@@ -287,5 +288,43 @@ describe('events under bus and store faults (property)', () => {
       }),
       { numRuns: 300, seed: 20261203 },
     );
+  });
+});
+
+describe('the outbox bound', () => {
+  const event = (n: number, logged: boolean): OutboxEvent => ({
+    type: 'check.changed',
+    by: `req-${n}`,
+    at: n,
+    check: `c${n}`,
+    from: 'pass',
+    to: 'fail',
+    ...(logged ? { logged: true as const } : {}),
+  });
+
+  it('drops only the oldest events already logged, never one not yet delivered', () => {
+    const backlog = Array.from({ length: MAX_OUTBOX }, (_, n) => event(n, true));
+    // A heartbeat that recovers an agent and flips 50 checks: all of its events are kept.
+    const fresh: OutboxEvent[] = [
+      {
+        type: 'agent.recovered',
+        by: 'req-new',
+        at: 100,
+        expiredAt: 50,
+        deadline: 190,
+        bootId: null,
+        labels: {},
+      },
+      ...Array.from({ length: 50 }, (_, n) => event(100 + n, false)),
+    ];
+    const next = appendEvents(backlog, fresh);
+    expect(next.filter((e) => e.logged !== true)).toHaveLength(51);
+    expect(next.filter((e) => e.logged === true)).toHaveLength(MAX_OUTBOX);
+    const more = appendEvents(next, [event(200, true)]);
+    expect(more.filter((e) => e.logged === true).map((e) => e.by)).toEqual([
+      ...backlog.slice(1).map((e) => e.by),
+      'req-200',
+    ]);
+    expect(more.some((e) => e.type === 'agent.recovered')).toBe(true);
   });
 });

@@ -182,6 +182,29 @@ describe('an agent silent through a maintenance window', () => {
     expect(await s.state('web-1')).toMatchObject({ state: 'expired', expiredAt: endedAt + TTL * 1000 });
   });
 
+  it('a firing that comes only after the window (its timer lost): the end plus the TTL, never the deadline inside it', async () => {
+    const s = setup();
+    await s.beat('web-1');
+    const deadline = s.clock.now() + TTL * 1000;
+    const end = s.clock.now() + 30_000 + TTL * 1000; // the deadline falls inside the window
+    await s.window({ selector: { agentIds: ['web-1'] }, end: iso(end), reason: 'reboot' });
+    s.scheduler.schedules.clear(); // the schedule is lost: nothing fires during the window
+    s.clock.ms = end + 5 * TTL * 1000; // the reconciler, long after
+    await s.reconcileNow();
+    const record = await s.state('web-1');
+    expect(record).toMatchObject({ state: 'expired', expiredAt: end + TTL * 1000 });
+    expect(record?.expiredAt).not.toBe(deadline);
+
+    // And one whose late look comes within the end plus the TTL is held until then.
+    await s.beat('web-2');
+    const end2 = s.clock.now() + 30_000 + TTL * 1000;
+    await s.window({ selector: { agentIds: ['web-2'] }, end: iso(end2), reason: 'reboot' });
+    s.scheduler.schedules.clear();
+    s.clock.ms = end2 + 10_000;
+    await s.reconcileNow();
+    expect(await s.state('web-2')).toMatchObject({ state: 'alive', deadline: end2 + TTL * 1000 });
+  });
+
   it('two agents, one covered: only the other expires on time', async () => {
     const s = setup();
     await s.beat('web-1');
@@ -267,6 +290,41 @@ describe('creating, listing and ending windows', () => {
     expect((await s.window({ selector: { agentIds: ['x'] }, end, reason: 'room again' })).kind).toBe(
       'created',
     );
+  });
+
+  it('a write that landed though its answer was lost makes one window, not two', async () => {
+    const s = setup();
+    s.store.failNext('writeWindows', new BackendUnavailableError('store', 'timed out'), 'after');
+    const r = await s.window({
+      selector: { agentIds: ['web-1'] },
+      end: iso(s.clock.now() + 600_000),
+      reason: 'x',
+    });
+    expect(r.kind).toBe('created');
+    expect((await s.store.readWindows()).windows).toHaveLength(1);
+  });
+
+  it('a window stored but not yet announceable is still created (the reconciler announces it)', async () => {
+    const s = setup();
+    let reads = 0;
+    const flaky = {
+      readWindows: async () => {
+        if (++reads === 2) throw new BackendUnavailableError('store', 'down a moment');
+        return s.store.readWindows();
+      },
+      writeWindows: (windows: Parameters<typeof s.store.writeWindows>[0], version: string | null) =>
+        s.store.writeWindows(windows, version),
+    };
+    const r = await createWindow(
+      { ...s.deps, maintenance: flaky },
+      { selector: { agentIds: ['web-1'] }, end: iso(s.clock.now() + 600_000), reason: 'x' },
+      'oncall',
+      UNLIMITED,
+    );
+    expect(r.kind).toBe('created');
+    expect(s.events.types()).toEqual([]);
+    await s.reconcileNow();
+    expect(s.events.types()).toEqual(['Maintenance Entered']);
   });
 
   it('ends a window idempotently, and answers unknown for an id it never had', async () => {

@@ -32,7 +32,7 @@ import type {
   StoredWindows,
 } from '../../core/ports.js';
 import { withCallTimeout } from '../call-timeout.js';
-import { ChecksTable, type KnownChecks, knownChecks, missingChecks, planChecks } from './checks-table.js';
+import { ChecksTable, type KnownChecks, knownChecks, planChecks } from './checks-table.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { translateError } from './errors.js';
 import { claimMassSummary, countMassExpiry, readMassExpiries } from './mass-expiry.js';
@@ -147,9 +147,9 @@ export class DynamoDbAgentStore
     const checks =
       parts.ref === undefined
         ? undefined
-        : await this.#checksTable(agentId).get({ agentId, digest: parts.ref }, options);
+        : ((await this.#checksTable(agentId).get({ agentId, digest: parts.ref }, options)) ?? []);
     const stored = toStoredAgent(parts, checks);
-    this.#remember(stored, parts.expiresAtSeconds);
+    this.#remember(stored, { expiresAtSeconds: parts.expiresAtSeconds, sameRun: parts.sameRun });
     return stored;
   }
 
@@ -161,7 +161,7 @@ export class DynamoDbAgentStore
           new PutCommand({
             TableName: this.#tableName,
             // A new agent's checks are inline: whether they stay the same is yet to be seen.
-            Item: agentItem(record, version),
+            Item: agentItem(record, version, { sameRun: 0 }),
             ConditionExpression: 'attribute_not_exists(agentId)',
           }),
           { abortSignal },
@@ -171,20 +171,20 @@ export class DynamoDbAgentStore
       throw translateError(error, 'PutItem', record.agentId);
     }
     const stored = { record, version: String(version) };
-    this.#remember(stored, undefined);
+    this.#remember(stored, { sameRun: 0 });
     return stored;
   }
 
   async replace(record: AgentRecord, expectedVersion: string, options?: CallOptions): Promise<StoredAgent> {
     const expected = parseVersion(expectedVersion);
     const version = expected + 1;
-    const apart = await this.#checksApart(record, expectedVersion, options);
+    const checks = await this.#planChecks(record, expectedVersion, options);
     try {
       await withCallTimeout(options, (abortSignal) =>
         this.#client.send(
           new PutCommand({
             TableName: this.#tableName,
-            Item: agentItem(record, version, apart),
+            Item: agentItem(record, version, checks),
             // Also fails when the item does not exist (no version to compare), so a replace
             // never recreates an agent that is gone.
             ConditionExpression: '#version = :expected',
@@ -198,38 +198,44 @@ export class DynamoDbAgentStore
       throw translateError(error, 'PutItem', record.agentId);
     }
     const stored = { record, version: String(version) };
-    this.#remember(stored, apart?.expiresAtSeconds);
+    this.#remember(stored, { expiresAtSeconds: checks.apart?.expiresAtSeconds, sameRun: checks.sameRun });
     return stored;
   }
 
-  /** Whether the record's checks go apart (planChecks), their item written first if need be. */
-  async #checksApart(
+  /** Where the record's checks go (planChecks), their item written first if need be. */
+  async #planChecks(
     record: AgentRecord,
     expectedVersion: string,
     options: CallOptions | undefined,
-  ): Promise<{ digest: string; expiresAtSeconds: number } | undefined> {
-    if (this.#checks === undefined) return undefined;
+  ): Promise<{ apart?: { digest: string; expiresAtSeconds: number }; sameRun: number }> {
+    const inline = { sameRun: 0 };
+    if (this.#checks === undefined) return inline;
     const plan = planChecks(record, this.#known.get(record.agentId), expectedVersion, this.#checks.now);
-    if (plan === undefined) return undefined;
-    if (!plan.put && plan.expiresAtSeconds !== undefined) {
-      return { digest: plan.digest, expiresAtSeconds: plan.expiresAtSeconds };
+    const apart = plan.apart;
+    if (apart === undefined) return { sameRun: plan.sameRun };
+    if (!apart.put && apart.expiresAtSeconds !== undefined) {
+      return {
+        sameRun: plan.sameRun,
+        apart: { digest: apart.digest, expiresAtSeconds: apart.expiresAtSeconds },
+      };
     }
     try {
-      const ref = { agentId: record.agentId, digest: plan.digest };
-      return { digest: plan.digest, expiresAtSeconds: await this.#checks.put(ref, record.checks, options) };
+      const ref = { agentId: record.agentId, digest: apart.digest };
+      const expiresAtSeconds = await this.#checks.put(ref, record.checks, options);
+      return { sameRun: plan.sameRun, apart: { digest: apart.digest, expiresAtSeconds } };
     } catch {
       // Inline is always right: a checks item that could not be written costs this write a unit
       // more, never the heartbeat. (If it was written after all, it is unnamed, and expires.)
-      return undefined;
+      return { sameRun: plan.sameRun };
     }
   }
 
-  #remember(stored: StoredAgent, expiresAtSeconds: number | undefined): void {
+  #remember(stored: StoredAgent, written: { expiresAtSeconds?: number | undefined; sameRun: number }): void {
     if (this.#checks === undefined) return;
     const agentId = stored.record.agentId;
     this.#known.delete(agentId);
     if (this.#known.size >= KNOWN_CHECKS_MAX) this.#known.delete(this.#known.keys().next().value ?? '');
-    this.#known.set(agentId, knownChecks(stored.version, stored.record, expiresAtSeconds));
+    this.#known.set(agentId, knownChecks(stored.version, stored.record, written));
   }
 
   #checksTable(agentId: string): ChecksTable {
@@ -239,7 +245,13 @@ export class DynamoDbAgentStore
     return this.#checks;
   }
 
-  /** Items as records, their checks kept apart read in one BatchGet; those missing are `missing`. */
+  /**
+   * Items as records, their checks kept apart read in one BatchGet. Checks that are not stored
+   * (which the rules in checks-table.ts leave to a restore of one table without the other, or a
+   * hand-made change) read as none, as in `get`: the agent's next heartbeat writes its checks
+   * inline again, where a failed read would fail that heartbeat, and every one after it, for good.
+   * Items that are not records at all are counted in `missing`.
+   */
   async #toRecords(
     items: readonly Record<string, unknown>[],
     options: CallOptions | undefined,
@@ -257,9 +269,9 @@ export class DynamoDbAgentStore
     for (const part of parts) {
       const agentId = String(part.fields['agentId']);
       try {
-        if (part.ref !== undefined && !checks.has(agentId))
-          throw missingChecks({ agentId, digest: part.ref });
-        records.push(toStoredAgent(part, checks.get(agentId)).record);
+        records.push(
+          toStoredAgent(part, part.ref === undefined ? undefined : (checks.get(agentId) ?? [])).record,
+        );
       } catch {
         missing++;
       }
@@ -494,15 +506,18 @@ interface ItemParts {
   /** The digest of checks kept apart, and their item's expiry. */
   ref?: string;
   expiresAtSeconds?: number;
+  /** Writes in a row whose checks repeated the write before (checks-table.ts planChecks). */
+  sameRun: number;
 }
 
 /** An agent item's record fields, apart from what only the item has. */
 function splitItem(item: Record<string, unknown>): ItemParts {
   // stateShard is the index key, derived from the record: not part of it.
-  const { version, stateShard: _shard, checksRef, checksExpiresAt, ...fields } = item;
+  const { version, stateShard: _shard, checksRef, checksExpiresAt, checksSame, ...fields } = item;
   return {
     fields,
     version,
+    sameRun: typeof checksSame === 'number' ? checksSame : 0,
     ...(typeof checksRef === 'string' ? { ref: checksRef } : {}),
     ...(typeof checksExpiresAt === 'number' ? { expiresAtSeconds: checksExpiresAt } : {}),
   };
@@ -522,19 +537,24 @@ function toStoredAgent(parts: ItemParts, checks?: CheckResult[]): StoredAgent {
   };
 }
 
-/** The item a record is written as: with its checks, or naming them where they are kept apart. */
+/**
+ * The item a record is written as: with its checks, or naming them where they are kept apart;
+ * `checksSame` (absent: 0) counts the writes in a row whose checks repeated the one before.
+ */
 export function agentItem(
   record: AgentRecord,
   version: number,
-  apart?: { digest: string; expiresAtSeconds: number },
+  checks: { apart?: { digest: string; expiresAtSeconds: number }; sameRun: number },
 ): Record<string, unknown> {
   const shard = stateShardOf(record);
-  if (apart === undefined) return { ...record, version, stateShard: shard };
+  const same = checks.sameRun === 0 ? {} : { checksSame: checks.sameRun };
+  if (checks.apart === undefined) return { ...record, ...same, version, stateShard: shard };
   const { checks: _checks, ...rest } = record;
   return {
     ...rest,
-    checksRef: apart.digest,
-    checksExpiresAt: apart.expiresAtSeconds,
+    checksRef: checks.apart.digest,
+    checksExpiresAt: checks.apart.expiresAtSeconds,
+    ...same,
     version,
     stateShard: shard,
   };

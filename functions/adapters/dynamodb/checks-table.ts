@@ -10,9 +10,9 @@ import { translateError } from './errors.js';
 /**
  * Checks kept apart from the agent item (issue 11): DynamoDB bills a write by the whole item, and
  * the checks are most of a record (5 checks of 200 B: 1.5 KB, two write units; 50 large ones:
- * 60). A heartbeat whose checks are the same as the stored record's writes only the small agent
- * item (about 0.5 KB, one unit) naming them by digest; the checks live in an item of a table of
- * their own, keyed by agent and digest.
+ * 60). An alive agent whose checks stay the same keeps them in an item of a table of their own,
+ * keyed by agent and digest, and a heartbeat then writes only the small agent item (about 0.5 KB,
+ * one unit) naming them; when they go apart, and when they stay inline, is planChecks' rule.
  *
  * Why it stays consistent: a checks item is written before the agent item that names it commits,
  * and never changed afterwards (its key is its content's digest), so every committed agent item
@@ -50,45 +50,62 @@ export interface KnownChecks {
   digest?: string;
   /** Set when they are kept apart: their item's expiry, in epoch seconds. */
   expiresAtSeconds?: number;
+  /** Writes in a row, up to this version's, whose checks were the same as the write before. */
+  sameRun: number;
 }
 
-/** What a write of `record` over `expectedVersion` does with its checks (none: inline). */
+/** What a write of a record does with its checks. */
 export interface ChecksPlan {
-  digest: string;
-  /** Write the checks item first (the replaced version had them inline, or their expiry nears). */
-  put: boolean;
-  /** The expiry the item has, when it is not written. */
-  expiresAtSeconds?: number;
+  /** Kept apart: the checks item written first (`put`), or the one named already. */
+  apart?: { digest: string; put: boolean; expiresAtSeconds?: number };
+  /** Stored with the agent item (`checksSame`), for the next write's plan. */
+  sameRun: number;
 }
 
 /**
- * The rule (pure): apart only for an alive agent whose checks, worth splitting, are the same as
- * those of the version replaced, as the store read or wrote it (a version it does not know keeps
- * them inline: safe, one write dearer). Their item is written when that version had them inline,
- * or when their expiry draws near; otherwise the write is the small agent item alone.
+ * The rule (pure), for an alive agent whose checks are worth keeping apart, written over a
+ * version the store read or wrote (any other keeps them inline: safe, a unit dearer). DynamoDB
+ * bills a write by the larger of the old and the new item, so turning an inline item into a small
+ * one costs the inline size and the checks item besides, and pays only if the checks then stay
+ * the same a while; so:
+ * - checks the same as the version's: apart if they are already, or if this is the second write
+ *   in a row that repeats them; otherwise inline;
+ * - changed checks: apart (a new checks item) if they were apart and had repeated before this
+ *   change, as a steady agent's checks do; inline if they changed at the write before as well
+ *   (outputs that change at every heartbeat), or were inline.
+ * So checks that change at every heartbeat, or every other, cost what inline costs; steadier ones
+ * less, down to one unit. Their item is written again when its expiry draws near.
  */
 export function planChecks(
   record: AgentRecord,
   known: KnownChecks | undefined,
   expectedVersion: string,
   now: number,
-): ChecksPlan | undefined {
-  if (record.state !== 'alive' || known?.version !== expectedVersion || known.digest === undefined)
-    return undefined;
-  if (!worthSplitting(record.checks)) return undefined;
-  const digest = checksDigest(record.checks);
-  if (digest !== known.digest) return undefined;
-  const fresh =
-    known.expiresAtSeconds !== undefined && known.expiresAtSeconds * 1000 - now >= REFRESH_BELOW_MS;
-  return fresh ? { digest, put: false, expiresAtSeconds: known.expiresAtSeconds } : { digest, put: true };
+): ChecksPlan {
+  const digest = worthSplitting(record.checks) ? checksDigest(record.checks) : undefined;
+  const before = known?.version === expectedVersion ? known : undefined;
+  const same = digest !== undefined && before?.digest === digest;
+  const sameRun = same && before !== undefined ? before.sameRun + 1 : 0;
+  if (record.state !== 'alive' || digest === undefined || before === undefined) return { sameRun };
+  const apartBefore = before.expiresAtSeconds !== undefined;
+  const keepApart = same ? apartBefore || sameRun >= 2 : apartBefore && before.sameRun >= 1;
+  if (!keepApart) return { sameRun };
+  const named = same ? before.expiresAtSeconds : undefined;
+  const fresh = named !== undefined && named * 1000 - now >= REFRESH_BELOW_MS;
+  return { sameRun, apart: fresh ? { digest, put: false, expiresAtSeconds: named } : { digest, put: true } };
 }
 
 /** What the store knows after reading or writing a version. */
-export function knownChecks(version: string, record: AgentRecord, expiresAtSeconds?: number): KnownChecks {
+export function knownChecks(
+  version: string,
+  record: AgentRecord,
+  stored: { expiresAtSeconds?: number | undefined; sameRun: number },
+): KnownChecks {
   return {
     version,
     ...(worthSplitting(record.checks) ? { digest: checksDigest(record.checks) } : {}),
-    ...(expiresAtSeconds === undefined ? {} : { expiresAtSeconds }),
+    ...(stored.expiresAtSeconds === undefined ? {} : { expiresAtSeconds: stored.expiresAtSeconds }),
+    sameRun: stored.sameRun,
   };
 }
 
@@ -135,7 +152,8 @@ export class ChecksTable {
     return expiresAtSeconds;
   }
 
-  async get(ref: ChecksRef, options?: CallOptions): Promise<CheckResult[]> {
+  /** The checks, or undefined if they are not stored (see the agent store for what then). */
+  async get(ref: ChecksRef, options?: CallOptions): Promise<CheckResult[] | undefined> {
     let item: Record<string, unknown> | undefined;
     try {
       const output = await withCallTimeout(options, (abortSignal) =>
@@ -150,7 +168,8 @@ export class ChecksTable {
     } catch (error) {
       throw translateError(error, 'GetItem', ref.agentId);
     }
-    return checksOf(item, ref);
+    const checks = item?.['checks'];
+    return Array.isArray(checks) ? (checks as CheckResult[]) : undefined;
   }
 
   /** The checks of several agents, by agent id; BatchGet asked again for what it leaves unprocessed. */
@@ -186,17 +205,6 @@ export class ChecksTable {
       }),
     );
   }
-}
-
-function checksOf(item: Record<string, unknown> | undefined, ref: ChecksRef): CheckResult[] {
-  const checks = item?.['checks'];
-  if (!Array.isArray(checks)) throw missingChecks(ref);
-  return checks as CheckResult[];
-}
-
-/** Cannot happen while the rules above hold: a bug or a hand-made change, not an outage. */
-export function missingChecks(ref: ChecksRef): Error {
-  return new Error(`agent ${ref.agentId} names checks ${ref.digest}, which are not stored`);
 }
 
 /**
