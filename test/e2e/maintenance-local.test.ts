@@ -79,7 +79,7 @@ describe('maintenance windows through the local runner', () => {
     const t0 = Date.now();
     const rack = await api.createWindow({
       selector: { labels: { rack: 'r1' } },
-      end: new Date(t0 + 8_000).toISOString(),
+      end: new Date(t0 + 15_000).toISOString(),
       reason: 'rack r1 switch swap',
     });
     const byId = await api.createWindow({
