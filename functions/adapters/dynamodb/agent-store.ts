@@ -1,6 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -16,7 +15,6 @@ import {
   type StoredAgent,
   upgradeRecord,
 } from '../../core/agent.js';
-import { BackendUnavailableError } from '../../core/errors.js';
 import { agentIdSchema } from '../../core/heartbeat.js';
 import type {
   AgentDeleter,
@@ -34,6 +32,7 @@ import type {
 import { withCallTimeout } from '../call-timeout.js';
 import { ChecksTable, type KnownChecks, knownChecks, planChecks } from './checks-table.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { batchGetAll } from './batch-get.js';
 import { translateError } from './errors.js';
 import { claimMassSummary, countMassExpiry, readMassExpiries } from './mass-expiry.js';
 import { addPulse, readPulse } from './pulse.js';
@@ -455,31 +454,11 @@ export class DynamoDbAgentStore
   }
 
   async #batchGet(agentIds: string[], options: CallOptions | undefined): Promise<Map<string, AgentRecord>> {
-    const found = new Map<string, AgentRecord>();
-    let pending: Record<string, unknown>[] = agentIds.map((agentId) => ({ agentId }));
-    // BatchGet may return some keys unprocessed under load; ask again for those, a bounded number of times.
-    for (let round = 0; pending.length > 0; round++) {
-      if (round === 5)
-        throw new BackendUnavailableError('store', 'DynamoDB BatchGetItem kept leaving keys unprocessed');
-      let output;
-      try {
-        output = await withCallTimeout(options, (abortSignal) =>
-          this.#client.send(
-            new BatchGetCommand({
-              RequestItems: { [this.#tableName]: { Keys: pending, ConsistentRead: true } },
-            }),
-            { abortSignal },
-          ),
-        );
-      } catch (error) {
-        throw translateError(error, 'BatchGetItem', undefined);
-      }
-      const { records, missing } = await this.#toRecords(output.Responses?.[this.#tableName] ?? [], options);
-      if (missing > 0) throw new Error(`${missing} listed agent items could not be read`);
-      for (const record of records) found.set(record.agentId, record);
-      pending = output.UnprocessedKeys?.[this.#tableName]?.Keys ?? [];
-    }
-    return found;
+    const keys = agentIds.map((agentId) => ({ agentId }));
+    const items = await batchGetAll(this.#client, this.#tableName, keys, options);
+    const { records, missing } = await this.#toRecords(items, options);
+    if (missing > 0) throw new Error(`${missing} listed agent items could not be read`);
+    return new Map(records.map((record) => [record.agentId, record]));
   }
 }
 

@@ -1,10 +1,10 @@
 import { hash } from 'node:crypto';
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AgentRecord, CheckResult } from '../../core/agent.js';
-import { BackendUnavailableError } from '../../core/errors.js';
 import type { CallOptions, Clock } from '../../core/ports.js';
 import { withCallTimeout } from '../call-timeout.js';
+import { batchGetAll } from './batch-get.js';
 import { translateError } from './errors.js';
 
 /**
@@ -172,31 +172,10 @@ export class ChecksTable {
     return Array.isArray(checks) ? (checks as CheckResult[]) : undefined;
   }
 
-  /** The checks of several agents, by agent id; BatchGet asked again for what it leaves unprocessed. */
+  /** The checks of several agents, by agent id (batchGetAll). */
   async getMany(refs: readonly ChecksRef[], options?: CallOptions): Promise<Map<string, CheckResult[]>> {
-    const found = new Map<string, Record<string, unknown>>();
-    for (let start = 0; start < refs.length; start += 100) {
-      let pending: Record<string, unknown>[] = refs.slice(start, start + 100).map(keyOf);
-      for (let round = 0; pending.length > 0; round++) {
-        if (round === 5)
-          throw new BackendUnavailableError('store', 'DynamoDB BatchGetItem kept leaving checks unprocessed');
-        let output;
-        try {
-          output = await withCallTimeout(options, (abortSignal) =>
-            this.client.send(
-              new BatchGetCommand({
-                RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-              }),
-              { abortSignal },
-            ),
-          );
-        } catch (error) {
-          throw translateError(error, 'BatchGetItem', undefined);
-        }
-        for (const item of output.Responses?.[this.tableName] ?? []) found.set(String(item['id']), item);
-        pending = output.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-    }
+    const items = await batchGetAll(this.client, this.tableName, refs.map(keyOf), options);
+    const found = new Map(items.map((item) => [String(item['id']), item]));
     // What is missing is left out: the caller decides what a record without its checks is.
     return new Map(
       refs.flatMap((ref) => {
